@@ -1,0 +1,1 @@
+"""triggerlog: durable, event-sourced TriggerFlow orchestration."""

@@ -1,0 +1,353 @@
+"""Every error the library raises, rooted in :class:`OrchestratorError`.
+
+The tree::
+
+    OrchestratorError
+    ├── FlowDefinitionError                bad wiring, unregistered handler, bad path
+    ├── SnapshotContractError (ValueError) save()/load() contract: kind, version, ...
+    │   └── DefinitionMismatchError        stored fingerprint != current definition
+    ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle
+    │   └── ExecutionCancelledError        the execution was cancelled
+    ├── ChunkError                         a chunk raised; carries the recorded error
+    ├── InterruptError
+    │   ├── InterruptNotWaitingError (ValueError)
+    │   ├── ResumeConflictError (ValueError)
+    │   └── PauseNotAllowedError (RuntimeError)
+    ├── MissingResourceError (KeyError)    a runtime resource was not injected
+    ├── PayloadError (TypeError)           a value that is not JSON
+    ├── StoreError                         storage failures, translated at the backend
+    │   ├── ConcurrencyError               expected seq != head of the stream
+    │   │   └── LeaseLostError             another process owns the execution
+    │   ├── SchemaVersionError             database schema != this build's
+    │   ├── StorageFullError               disk or page limit reached
+    │   ├── StorageIOError                 the OS refused a read or write
+    │   ├── ReadOnlyStoreError             write attempted on a read-only store
+    │   ├── PayloadTooLargeError           one event above the size cap
+    │   ├── StoreBusyError                 the lock could not be taken in time
+    │   ├── NetworkFilesystemError         WAL refused on a network filesystem
+    │   └── StorageCorruptError            the file is damaged
+    │       └── CorruptEventError          one row fails its checksum or decoding
+    ├── ReplayError
+    │   ├── UnknownEventTypeError          a type name this build does not know
+    │   └── NondeterminismError            re-execution diverged from the log
+    └── ExecutionNotFoundError (KeyError)
+
+Every message names the ids involved, what was expected, what was found and what
+to do; the same values are kept as attributes. Where Agently's TriggerFlow raised
+a builtin (``ValueError``, ``KeyError``, ``RuntimeError``), our class inherits it so
+that code written for the original keeps catching it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ChunkError",
+    "ConcurrencyError",
+    "CorruptEventError",
+    "DefinitionMismatchError",
+    "ExecutionCancelledError",
+    "ExecutionNotFoundError",
+    "FlowDefinitionError",
+    "InterruptError",
+    "InterruptNotWaitingError",
+    "LeaseLostError",
+    "LifecycleError",
+    "MissingResourceError",
+    "NetworkFilesystemError",
+    "NondeterminismError",
+    "OrchestratorError",
+    "PauseNotAllowedError",
+    "PayloadError",
+    "PayloadTooLargeError",
+    "ReadOnlyStoreError",
+    "ReplayError",
+    "ResumeConflictError",
+    "SchemaVersionError",
+    "SnapshotContractError",
+    "StorageCorruptError",
+    "StorageFullError",
+    "StorageIOError",
+    "StoreBusyError",
+    "StoreError",
+    "UnknownEventTypeError",
+]
+
+
+class OrchestratorError(Exception):
+    """Root of every error raised by triggerlog."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        # KeyError subclasses would otherwise repr() the message.
+        return self.message
+
+
+class FlowDefinitionError(OrchestratorError, ValueError):
+    """The flow definition is invalid: raised while wiring, never while running."""
+
+
+class SnapshotContractError(OrchestratorError, ValueError):
+    """A saved execution does not satisfy the load contract."""
+
+
+class DefinitionMismatchError(SnapshotContractError):
+    """The stored execution was created by a different flow definition."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        recorded: str,
+        current: str,
+        first_difference: str,
+    ) -> None:
+        self.execution_id = execution_id
+        self.recorded = recorded
+        self.current = current
+        self.first_difference = first_difference
+        super().__init__(
+            f"execution {execution_id!r}: flow definition fingerprint mismatch: the log "
+            f"recorded {recorded} but this flow is {current} (first difference: "
+            f"{first_difference}). Let old executions finish on the old code, or pass "
+            "allow_definition_change=True to continue on the new definition (recorded)."
+        )
+
+
+class LifecycleError(OrchestratorError, RuntimeError):
+    """The operation is not allowed in the execution's lifecycle state."""
+
+
+class ExecutionCancelledError(LifecycleError):
+    """The execution was cancelled; further work on it is refused."""
+
+
+class ChunkError(OrchestratorError):
+    """A chunk raised; the error was recorded in the log and failed the execution."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        chunk: str,
+        error_type: str,
+        error_message: str,
+        seq: int | None = None,
+    ) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.error_type = error_type
+        self.error_message = error_message
+        self.seq = seq
+        where = f" (seq {seq})" if seq is not None else ""
+        super().__init__(
+            f"execution {execution_id!r}: chunk {chunk!r} raised "
+            f"{error_type}: {error_message}{where}"
+        )
+
+
+class InterruptError(OrchestratorError):
+    """Base class of interrupt (pause_for / continue_with) errors."""
+
+
+class InterruptNotWaitingError(InterruptError, ValueError):
+    """continue_with on an interrupt that is not waiting."""
+
+
+class ResumeConflictError(InterruptError, ValueError):
+    """The same resume_request_id was used with a different value."""
+
+
+class PauseNotAllowedError(InterruptError, RuntimeError):
+    """pause_for was called where nobody holds a handle to resume it."""
+
+
+class MissingResourceError(OrchestratorError, KeyError):
+    """A runtime resource the execution needs was not injected."""
+
+    def __init__(
+        self, execution_id: str, missing: list[str], available: list[str]
+    ) -> None:
+        self.execution_id = execution_id
+        self.missing = missing
+        self.available = available
+        names = ", ".join(repr(m) for m in missing)
+        super().__init__(
+            f"Execution {execution_id!r} missing required runtime resource {names}. "
+            f"Available resources: {sorted(available)!r}. Inject it with "
+            "create_execution(runtime_resources={...}) or flow.update_runtime_resources()."
+        )
+
+
+class PayloadError(OrchestratorError, TypeError):
+    """A value is not JSON (NaN, a set, bytes, an arbitrary object, a non-str key)."""
+
+    def __init__(self, where: str, path: str, found: str, hint: str) -> None:
+        self.where = where
+        self.path = path
+        self.found = found
+        super().__init__(
+            f"{where}: value at {path} is {found}, which is not a JSON value; {hint}. "
+            "Nothing was written."
+        )
+
+
+class StoreError(OrchestratorError):
+    """A storage failure, translated from the backend's own error."""
+
+
+class ConcurrencyError(StoreError):
+    """The stream's head is not where the writer expected it."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id!r}: expected head seq {expected} but found {actual}; "
+            "another writer appended first. Re-read the stream (e.g. "
+            "flow.get_execution(id)) and retry on the new head."
+        )
+
+
+class LeaseLostError(ConcurrencyError):
+    """Another process took over the execution's lease: this writer is fenced."""
+
+    def __init__(self, stream_id: str, owner: str, holder: str | None) -> None:
+        self.owner = owner
+        self.holder = holder
+        StoreError.__init__(
+            self,
+            f"stream {stream_id!r}: this process ({owner}) no longer holds the "
+            f"execution lease (held by {holder or 'nobody'}); its appends are "
+            "refused so the execution is never run twice. Drop this handle and "
+            "let the lease holder continue, or recover it with flow.get_execution(id).",
+        )
+        self.stream_id = stream_id
+        self.expected = -1
+        self.actual = -1
+
+
+class SchemaVersionError(StoreError):
+    """The database was created by a build with another schema version."""
+
+    def __init__(self, path: str, db_version: int | str, lib_version: int) -> None:
+        self.path = path
+        self.db_version = db_version
+        self.lib_version = lib_version
+        super().__init__(
+            f"{path}: database schema version is {db_version} but this build of "
+            f"triggerlog uses version {lib_version}. Open it with the triggerlog "
+            "release that wrote it, or migrate it; nothing was written."
+        )
+
+
+class StorageFullError(StoreError):
+    """The disk (or the configured page limit) is full; the batch was rolled back."""
+
+
+class StorageIOError(StoreError):
+    """The OS refused a write (file size limit, I/O fault); the batch was rolled back."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write was attempted on a store opened read-only."""
+
+
+class PayloadTooLargeError(StoreError):
+    """One event's payload is above the configured cap."""
+
+    def __init__(self, stream_id: str, event_type: str, size: int, limit: int) -> None:
+        self.stream_id = stream_id
+        self.event_type = event_type
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"stream {stream_id!r}: {event_type} event is {size} bytes, above the "
+            f"{limit}-byte limit; nothing was written. Keep large blobs outside the "
+            "log (a file or object store) and record a reference, or raise "
+            "max_event_bytes."
+        )
+
+
+class StoreBusyError(StoreError):
+    """The database stayed locked by other processes beyond the retry budget."""
+
+
+class NetworkFilesystemError(StoreError):
+    """SQLite WAL does not work over a network filesystem."""
+
+
+class StorageCorruptError(StoreError):
+    """The database file is damaged."""
+
+
+class CorruptEventError(StorageCorruptError):
+    """One stored event fails its checksum, decoding or position in the stream."""
+
+    def __init__(self, stream_id: str, seq: int, reason: str) -> None:
+        self.stream_id = stream_id
+        self.seq = seq
+        self.reason = reason
+        super().__init__(
+            f"stream {stream_id!r} seq {seq}: corrupt event ({reason}). The log "
+            "cannot be replayed past this point; restore the file from a backup."
+        )
+
+
+class ReplayError(OrchestratorError):
+    """The log cannot be folded by this build."""
+
+
+class UnknownEventTypeError(ReplayError):
+    """A stored event's type name is not registered in this build."""
+
+    def __init__(self, stream_id: str, seq: int, type_name: str) -> None:
+        self.stream_id = stream_id
+        self.seq = seq
+        self.type_name = type_name
+        super().__init__(
+            f"stream {stream_id!r} seq {seq}: unknown event type {type_name!r}; it "
+            "was written by a newer triggerlog. Upgrade this process to read it."
+        )
+
+
+class NondeterminismError(ReplayError):
+    """Re-executing a chunk run produced a different operation than the log recorded."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        chunk: str,
+        index: int,
+        recorded: Any,
+        attempted: Any,
+        seq: int | None = None,
+    ) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.index = index
+        self.recorded = recorded
+        self.attempted = attempted
+        self.seq = seq
+        at = f" seq {seq}" if seq is not None else ""
+        super().__init__(
+            f"execution {execution_id!r}{at}: chunk {chunk!r} operation #{index}: the "
+            f"log recorded {recorded!r} but the re-run attempted {attempted!r}. The "
+            "chunk is not deterministic in what it writes or emits (read time, "
+            "randomness and I/O through data.step), or its code changed under a "
+            "live execution."
+        )
+
+
+class ExecutionNotFoundError(OrchestratorError, KeyError):
+    """No execution with this id exists in the store."""
+
+    def __init__(self, execution_id: str, where: str) -> None:
+        self.execution_id = execution_id
+        super().__init__(
+            f"no execution {execution_id!r} in {where}; check the id with "
+            "flow.list_executions() and that TRIGGERLOG_DB points at the right file."
+        )

@@ -1,0 +1,103 @@
+"""JSON values: the only thing that may enter the log.
+
+:func:`to_json_value` validates a user value and returns a JSON-native copy of it
+(dicts with str keys, lists, str, int, finite float, bool, None). Dataclasses and
+pydantic models become their dict form, tuples become lists. Everything else is
+refused with an error naming the path of the offending part, before anything is
+written. The copy also means later mutation of the caller's object never changes
+recorded state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, TypeAlias
+
+from orchestrator.errors import PayloadError
+
+__all__ = ["JsonValue", "to_json_value"]
+
+JsonValue: TypeAlias = (
+    bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
+)
+
+_SCALARS = (str, int, bool, type(None))
+
+_HINTS = {
+    "set": "convert it to a sorted list",
+    "frozenset": "convert it to a sorted list",
+    "bytes": "decode it to str or base64-encode it",
+    "bytearray": "decode it to str or base64-encode it",
+    "datetime": "store value.isoformat() (or a timestamp) instead",
+    "date": "store value.isoformat() instead",
+    "Decimal": "store str(value) or a float",
+    "UUID": "store str(value)",
+}
+
+
+def to_json_value(value: Any, where: str = "value", path: str = "$") -> JsonValue:
+    """Return a JSON-native deep copy of ``value`` or raise :class:`PayloadError`."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value  # type: ignore[no-any-return]
+    if kind is float:
+        if math.isfinite(value):
+            return value  # type: ignore[no-any-return]
+        raise PayloadError(
+            where,
+            path,
+            repr(value),
+            "JSON has no NaN or infinity; use None or a sentinel",
+        )
+    if kind is dict:
+        out: dict[str, JsonValue] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise PayloadError(
+                    where,
+                    f"{path}[{key!r}]",
+                    f"a key of type {type(key).__name__}",
+                    "JSON object keys must be str",
+                )
+            out[key] = to_json_value(item, where, f"{path}.{key}")
+        return out
+    if kind is list or kind is tuple:
+        return [
+            to_json_value(item, where, f"{path}[{i}]") for i, item in enumerate(value)
+        ]
+    return _convert_other(value, where, path)
+
+
+def _convert_other(value: Any, where: str, path: str) -> JsonValue:
+    if isinstance(value, bool | int | str) and not isinstance(value, float):
+        # Subclasses (IntEnum, StrEnum, ...) are stored as their plain value.
+        base = (
+            bool if isinstance(value, bool) else int if isinstance(value, int) else str
+        )
+        return base(value)
+    if isinstance(value, float):
+        return to_json_value(float(value), where, path)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return to_json_value(fields, where, path)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump) and hasattr(type(value), "model_fields"):
+        return to_json_value(dump(mode="json"), where, path)
+    if isinstance(value, dict):
+        return to_json_value(dict(value), where, path)
+    if isinstance(value, list | tuple):
+        return to_json_value(list(value), where, path)
+    name = type(value).__name__
+    hint = _HINTS.get(
+        name, "keep live objects in runtime_resources and store only data in state"
+    )
+    raise PayloadError(where, path, f"a {name} ({_short_repr(value)})", hint)
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not hide the real error
+        text = object.__repr__(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,72 @@
+"""The one place where sqlite3 errors become typed store errors."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from orchestrator.errors import (
+    ReadOnlyStoreError,
+    StorageCorruptError,
+    StorageFullError,
+    StorageIOError,
+    StoreBusyError,
+    StoreError,
+)
+
+__all__ = ["is_busy", "translate"]
+
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_SQLITE_READONLY = 8
+_SQLITE_IOERR = 10
+_SQLITE_CORRUPT = 11
+_SQLITE_FULL = 13
+_SQLITE_NOTADB = 26
+
+
+def _primary_code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def is_busy(error: BaseException) -> bool:
+    """True for "database is locked" style errors that a retry can cure."""
+    if not isinstance(error, sqlite3.Error):
+        return False
+    return _primary_code(error) in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def translate(error: sqlite3.Error, where: str) -> StoreError:
+    """Map a driver error to the typed tree, keeping the original message."""
+    code = _primary_code(error)
+    text = f"{where}: {error}"
+    if code == _SQLITE_FULL:
+        return StorageFullError(
+            f"{text}. The batch was rolled back and nothing of it was written; "
+            "free disk space (or raise max_page_count) and retry."
+        )
+    if code == _SQLITE_IOERR:
+        return StorageIOError(
+            f"{text}. The write failed at the OS level (disk full, file size "
+            "limit or I/O fault); the batch was rolled back. Check the disk and retry."
+        )
+    if code == _SQLITE_READONLY:
+        return ReadOnlyStoreError(
+            f"{text}. The database cannot be written (read-only file, directory "
+            "or mode=ro open); nothing was written."
+        )
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StorageCorruptError(
+            f"{text}. The database file is damaged; restore it from a backup "
+            "(take backups with Connection.backup or VACUUM INTO)."
+        )
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StoreBusyError(
+            f"{text}. Other processes kept the database locked beyond the retry "
+            "budget; check for a stuck writer or raise busy_timeout."
+        )
+    if isinstance(error, sqlite3.DataError):
+        return StoreError(
+            f"{text}. A value exceeds an SQLite limit; nothing was written."
+        )
+    return StoreError(text)

@@ -96,7 +96,7 @@ def _record_op(
     result: Any,
     seq: int,
 ) -> None:
-    if run_id is None:
+    if run_id is None or op is None:
         return
     run = view.runs.get(run_id)
     if run is not None:
@@ -242,7 +242,12 @@ def _closed(
     view.close_reason = e.reason
     view.closed_at = at
     view.close_snapshot = copy_json(view.state)
+    # Close abandons what is still pending (a close timeout cancelled it).
     view.joins.clear()
+    view.runs.clear()
+    view.signals.clear()
+    view.signal_refs.clear()
+    view.cascades.clear()
 
 
 def _cancelled(

@@ -1,0 +1,492 @@
+"""ExecutionEngine: turns what an execution does into events, and runs its chunks.
+
+Every change goes through :meth:`ExecutionEngine.record`: the event is encoded
+(refusing non-JSON before anything happens), applied to the live view with the
+same fold that replay uses, and buffered. Buffered events are submitted to the
+store once per event-loop turn as one atomic append, so a chunk does not wait
+for its own events to be durable before the next one runs (pipelining). Every
+boundary a caller can observe (``async_start``, ``async_emit``, ``async_close``,
+``save``) awaits :meth:`durable` first.
+
+Runs are flat tasks: a signal spawns one task per target operator, and an awaited
+emit waits for its *cascade* (every run descended from it through continuations)
+to drain, counted in the view itself, so a rebuilt execution waits the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import (
+    ChunkError,
+    OrchestratorError,
+    PayloadTooLargeError,
+    StoreError,
+)
+from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
+from orchestrator.events.codec import encode
+from orchestrator.ids import derive_id
+from orchestrator.projection.projector import apply, run_id_for
+from orchestrator.store.base import (
+    DEFAULT_MAX_EVENT_BYTES,
+    AppendRequest,
+    NewEvent,
+    StreamMeta,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from orchestrator.events.base import Event
+    from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
+    from orchestrator.events.values import JsonValue
+    from orchestrator.projection.execution import ExecutionView, RunRecord
+    from orchestrator.runtime.host import FlowHost
+    from orchestrator.runtime.resources import RuntimeResources
+
+__all__ = ["ExecutionEngine", "error_record", "layers_key"]
+
+
+def layers_key(layers: list[LayerMark]) -> str:
+    """The join scope of a signal: its fan-out marks, or ``__root__``."""
+    if not layers:
+        return "__root__"
+    return ".".join(f"{mark[0]}:{mark[1]}" for mark in layers)
+
+
+def error_record(error: BaseException) -> ErrorRecord:
+    """Type, message and traceback text of an exception, for the log."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {
+        "type": type(error).__qualname__,
+        "message": str(error),
+        "traceback": text[-8000:],
+    }
+
+
+class ExecutionEngine:
+    """The live side of one execution: its view, its pending writes and its tasks."""
+
+    def __init__(
+        self,
+        host: FlowHost,
+        view: ExecutionView,
+        resources: RuntimeResources,
+        *,
+        owner: str | None = None,
+        hidden: bool = False,
+    ) -> None:
+        self.host = host
+        self.view = view
+        self.id = view.execution_id
+        self.resources = resources
+        self.owner = owner
+        self.hidden = hidden
+        self.store = host.store
+        self.clock = host.clock
+        self.definition = host.definition
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
+        self._max_event_bytes = int(
+            getattr(self.store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES)
+        )
+        self._buffer: list[NewEvent] = []
+        self._buffer_base = view.last_seq
+        self._flush_handle: asyncio.Handle | None = None
+        self._last_future: asyncio.Future[Any] | None = None
+        self._written_status: str | None = None
+        self._store_error: BaseException | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cascade_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._cascade_errors: dict[str, BaseException] = {}
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self.first_error: BaseException | None = None
+        self.error_observed = False
+        self._semaphore: asyncio.Semaphore | None = None
+        self._group_semaphores: dict[str, asyncio.Semaphore] = {}
+        self.close_snapshot: dict[str, JsonValue] | None = None
+        self.handle: Any = None
+        self.last_position = 0
+        self._extra: list[AppendRequest] = []
+        self.stream_meta = StreamMeta(
+            kind="child" if view.kind == "child" else "execution",
+            flow_name=host.name,
+            parent_id=_parent_stream(view),
+        )
+
+    # -- binding --------------------------------------------------------------------
+
+    def bind(self) -> asyncio.AbstractEventLoop:
+        """Bind to the running loop on first async use; return the bound loop."""
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+            self.loop_thread = threading.get_ident()
+            if self.view.concurrency:
+                self._semaphore = asyncio.Semaphore(self.view.concurrency)
+        return self.loop
+
+    # -- recording ------------------------------------------------------------------
+
+    def record(self, event: Event, *, flush: bool = True) -> int:
+        """Apply ``event`` to the live view and queue it for the log; return its seq."""
+        self.raise_store_error()
+        type_name, data = encode(event)
+        if len(data) > self._max_event_bytes:
+            raise PayloadTooLargeError(
+                self.id, type_name, len(data), self._max_event_bytes
+            )
+        seq = self.view.last_seq + 1
+        now = self.clock.now()
+        apply(self.view, event, seq, now)
+        self._buffer.append(NewEvent(type_name, data, now))
+        if flush and self._flush_handle is None and self.loop is not None:
+            self._flush_handle = self.loop.call_soon(self.flush)
+        return seq
+
+    def flush(
+        self, extra: list[AppendRequest] | None = None
+    ) -> asyncio.Future[Any] | None:
+        """Submit buffered events (plus ``extra`` requests) as one atomic unit."""
+        self._flush_handle = None
+        if not self._buffer and not extra and not self._extra:
+            return self._last_future
+        requests: list[AppendRequest] = []
+        if self._buffer:
+            events, self._buffer = self._buffer, []
+            status = self.view.status
+            meta = self.stream_meta
+            if status != self._written_status:
+                meta = StreamMeta(meta.kind, meta.flow_name, meta.parent_id, status)
+            requests.append(
+                AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
+            )
+            self._buffer_base += len(events)
+            self._written_status = status
+        if self._extra:
+            requests.extend(self._extra)
+            self._extra = []
+        if extra:
+            requests.extend(extra)
+        try:
+            future = self.store.submit(requests)
+        except BaseException as error:
+            self._poison(error)
+            raise
+        future.add_done_callback(self._on_written)
+        self._last_future = future
+        return future
+
+    def after_rebuild(self, allow_definition_change: bool) -> None:
+        """Adopt a view folded from the log (its status is what the index holds)."""
+        self._written_status = self.view.status
+        current = self.definition.fingerprint
+        if allow_definition_change and self.view.fingerprint != current:
+            from orchestrator.events.execution import DefinitionChanged
+
+            if self.view.lifecycle != "closed":
+                self.record(
+                    DefinitionChanged(previous=self.view.fingerprint, current=current),
+                    flush=False,
+                )
+
+    def add_extra(self, request: AppendRequest) -> None:
+        """Write ``request`` (another stream) atomically with the next flush."""
+        self._extra.append(request)
+
+    def host_forget(self) -> None:
+        """Tell the flow this execution is closed (drop it from the live set)."""
+        forget = getattr(self.host, "forget_engine", None)
+        if forget is not None:
+            forget(self)
+
+    def discard_unwritten(self) -> None:
+        """Forget buffered events that were never submitted (``load`` rebinding)."""
+        self._buffer = []
+        self._extra = []
+        self._buffer_base = self.view.last_seq
+
+    def _on_written(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            self._poison(error)
+            return
+        for result in future.result():
+            if result.stream_id == self.id:
+                self.last_position = result.last_position
+
+    def _poison(self, error: BaseException) -> None:
+        if self._store_error is None:
+            self._store_error = error
+        for waiters in self._cascade_waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(self._store_failure())
+        self._cascade_waiters.clear()
+
+    def _store_failure(self) -> StoreError:
+        error = self._store_error
+        if isinstance(error, StoreError) and "execution" in str(error):
+            return error
+        wrapped = StoreError(
+            f"execution {self.id!r}: the log refused a write ({error}); the live "
+            "execution no longer matches its log and stops here. Rebuild it from "
+            "the log with flow.get_execution(id) once the store is healthy."
+        )
+        wrapped.__cause__ = error
+        return wrapped
+
+    def raise_store_error(self) -> None:
+        """Raise if an earlier append of this execution failed."""
+        if self._store_error is not None:
+            raise self._store_failure()
+
+    async def durable(self) -> None:
+        """Wait until every event recorded so far is durable in the store."""
+        self.flush()
+        future = self._last_future
+        if future is not None and not future.done():
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(future)
+        self.raise_store_error()
+
+    def durable_blocking(self) -> None:
+        """Like :meth:`durable` for synchronous callers on the engine's thread."""
+        self.flush()
+        if self._last_future is not None and not self._last_future.done():
+            barrier = getattr(self.store, "flush_blocking", None)
+            if barrier is not None:
+                barrier()
+        self.raise_store_error()
+
+    # -- signals and runs -------------------------------------------------------------
+
+    def signal(
+        self,
+        signal_id: str,
+        event: str,
+        value: JsonValue,
+        *,
+        trigger_type: str = "event",
+        source: str = "chunk",
+        cascade: str,
+        layers: list[LayerMark],
+    ) -> SignalRecord:
+        """A signal record routed to the operators listening to it now."""
+        return {
+            "id": signal_id,
+            "event": event,
+            "type": trigger_type,
+            "value": value,
+            "source": source,
+            "cascade": cascade,
+            "layers": layers,
+            "targets": list(self.definition.targets(trigger_type, event)),
+        }
+
+    def external_signal(
+        self,
+        event: str,
+        value: JsonValue,
+        *,
+        trigger_type: str = "event",
+        source: str = "runtime",
+    ) -> SignalRecord:
+        """A signal from outside any run: its id is the next external counter."""
+        signal_id = f"x{self.view.external_signals + 1}"
+        return self.signal(
+            signal_id,
+            event,
+            value,
+            trigger_type=trigger_type,
+            source=source,
+            cascade=signal_id,
+            layers=[],
+        )
+
+    def emit_signal(
+        self, signal: SignalRecord, run_id: str | None = None, op: int | None = None
+    ) -> None:
+        """Record a SignalEmitted and start its runs."""
+        self.record(SignalEmitted(signal=signal, run_id=run_id, op=op))
+        self.spawn(signal)
+
+    def spawn(self, signal: SignalRecord) -> None:
+        """Start one task per target of ``signal``."""
+        loop = self.bind()
+        for op_id in signal["targets"]:
+            run_id = run_id_for(signal["id"], op_id)
+            if run_id in self._tasks or run_id not in self.view.runs:
+                continue
+            task = loop.create_task(
+                self._execute(run_id), name=f"triggerlog-run-{run_id}"
+            )
+            self._tasks[run_id] = task
+            task.add_done_callback(self._task_done)
+
+    def resume_pending(self) -> None:
+        """Start every owed or started run of the view (after a rebuild)."""
+        for run_id in list(self.view.runs):
+            if run_id in self._tasks:
+                continue
+            task = self.bind().create_task(
+                self._execute(run_id), name=f"triggerlog-run-{run_id}"
+            )
+            self._tasks[run_id] = task
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        run_id = task.get_name().removeprefix("triggerlog-run-")
+        self._tasks.pop(run_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            # An engine failure (not a chunk's): nothing else will report it.
+            self._poison(task.exception())  # type: ignore[arg-type]
+        self._check_idle()
+
+    async def _execute(self, run_id: str) -> None:
+        from orchestrator.runtime.runners import run_operator
+
+        run = self.view.runs.get(run_id)
+        if run is None:
+            return
+        await run_operator(self, run)
+
+    def finish_run(self, run: RunRecord, event: ChunkCompleted) -> None:
+        """Record a run's completion and start the runs of what it emits."""
+        cascade = self._cascade_of(run)
+        self.record(event)
+        for signal in event.emits:
+            self.spawn(signal)
+        self._after_run(cascade)
+
+    def fail_run(self, run: RunRecord, error: BaseException) -> None:
+        """Record a run's failure; it fails the execution unless skip_exceptions."""
+        cascade = self._cascade_of(run)
+        skipped = self.view.skip_exceptions
+        self.record(
+            ChunkFailed(run_id=run.run_id, error=error_record(error), skipped=skipped)
+        )
+        if not skipped:
+            if self.first_error is None:
+                self.first_error = error
+            if cascade is not None:
+                self._cascade_errors.setdefault(cascade, error)
+        self._after_run(cascade)
+
+    def _cascade_of(self, run: RunRecord) -> str | None:
+        signal = self.view.signals.get(run.signal_id)
+        return signal["cascade"] if signal is not None else None
+
+    def _after_run(self, cascade: str | None) -> None:
+        if cascade is not None and cascade not in self.view.cascades:
+            waiters = self._cascade_waiters.pop(cascade, [])
+            error = self._cascade_errors.pop(cascade, None)
+            for waiter in waiters:
+                if waiter.done():
+                    continue
+                if error is not None:
+                    waiter.set_exception(error)
+                else:
+                    waiter.set_result(None)
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if not self.view.runs and not self._tasks:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def wait_cascade(self, cascade: str) -> None:
+        """Wait until no run of ``cascade`` is pending; raise its first error."""
+        self.raise_store_error()
+        if cascade not in self.view.cascades:
+            error = self._cascade_errors.pop(cascade, None)
+            if error is not None:
+                self.error_observed = True
+                raise error
+            return
+        waiter: asyncio.Future[None] = self.bind().create_future()
+        self._cascade_waiters.setdefault(cascade, []).append(waiter)
+        try:
+            await waiter
+        except OrchestratorError:
+            raise
+        except Exception:
+            self.error_observed = True
+            raise
+
+    async def wait_idle(self) -> None:
+        """Wait until no run is pending and no run task is alive."""
+        while self.view.runs or self._tasks:
+            if self._store_error is not None:
+                self.raise_store_error()
+            if self.view.runs and not self._tasks:
+                # Pending runs nobody is running: a rebuilt execution.
+                self.resume_pending()
+            waiter: asyncio.Future[None] = self.bind().create_future()
+            self._idle_waiters.append(waiter)
+            await waiter
+
+    def cancel_tasks(self) -> int:
+        """Cancel every run task (close timeout, cancellation); return how many."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
+    # -- concurrency ----------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def permits(
+        self, signal: SignalRecord
+    ) -> AsyncIterator[list[asyncio.Semaphore]]:
+        """Hold the execution-wide and fan-out concurrency permits of a handler."""
+        held: list[asyncio.Semaphore] = []
+        layers = signal["layers"]
+        if layers and len(layers[-1]) > 3 and layers[-1][3]:
+            group = str(layers[-1][0])
+            semaphore = self._group_semaphores.get(group)
+            if semaphore is None:
+                semaphore = asyncio.Semaphore(int(layers[-1][3]))
+                self._group_semaphores[group] = semaphore
+            held.append(semaphore)
+        if self._semaphore is not None:
+            held.append(self._semaphore)
+        for semaphore in held:
+            await semaphore.acquire()
+        try:
+            yield held
+        finally:
+            for semaphore in reversed(held):
+                semaphore.release()
+
+    # -- derived ids ----------------------------------------------------------------
+
+    @staticmethod
+    def op_signal_id(run_id: str, op: int | str) -> str:
+        """The id of the signal that operation ``op`` of a run emits."""
+        return derive_id("s", run_id, op)
+
+    def raise_chunk_error(self, record: dict[str, Any]) -> None:
+        """Raise the typed error of a recorded failure (rebuilt executions)."""
+        raise ChunkError(
+            self.id,
+            record.get("chunk", ""),
+            record["type"],
+            record["message"],
+            record.get("seq"),
+        )
+
+
+def _parent_stream(view: ExecutionView) -> str | None:
+    parent = view.parent
+    if not parent:
+        return None
+    value = parent.get("execution_id")
+    return value if isinstance(value, str) else None

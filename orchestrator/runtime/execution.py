@@ -1,0 +1,306 @@
+"""TriggerFlowExecution: the handle of one execution (start, emit, close, inspect).
+
+Every method that returns to the caller after changing the execution waits until
+what it did is durable. Async methods run on the loop the execution is bound to
+(its first loop); the sync methods run on the process's background loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import ExecutionCancelledError, LifecycleError
+from orchestrator.events.chunk import SignalRejected
+from orchestrator.events.execution import (
+    ExecutionClosed,
+    ExecutionSealed,
+    ExecutionStarted,
+)
+from orchestrator.events.values import to_json_value
+from orchestrator.flow.operators import START
+from orchestrator.projection.execution import ExecutionStatus, LifecycleState
+from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.runtime.loop import background_loop, run_in_loop, run_sync
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+
+    from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.engine import ExecutionEngine
+
+__all__ = ["LifecycleWarning", "TriggerFlowExecution"]
+
+
+class LifecycleWarning(RuntimeWarning):
+    """An external event was ignored because the execution is sealed or closed."""
+
+
+class TriggerFlowExecution:
+    """One execution of a flow, backed by its stream in the event log."""
+
+    def __init__(self, engine: ExecutionEngine) -> None:
+        self._engine = engine
+        engine.handle = self
+
+    def __repr__(self) -> str:
+        view = self._engine.view
+        return f"<TriggerFlowExecution {view.execution_id} {view.flow_name!r} {view.status}>"
+
+    # -- identity and inspection ------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The execution id (also its stream id in the log)."""
+        return self._engine.id
+
+    execution_id = id
+
+    @property
+    def flow_name(self) -> str:
+        """The name of the flow this execution runs."""
+        return self._engine.view.flow_name
+
+    @property
+    def lifecycle_state(self) -> str:
+        """``open``, ``sealed`` or ``closed``."""
+        return self._engine.view.lifecycle
+
+    def get_status(self) -> str:
+        """``created``, ``running``, ``waiting``, ``completed``, ``failed`` or ``cancelled``."""
+        return self._engine.view.status
+
+    def is_waiting(self) -> bool:
+        """True while at least one interrupt waits for ``continue_with``."""
+        return self._engine.view.status == ExecutionStatus.WAITING
+
+    def get_state(self, key: str | None = None, default: Any = None) -> Any:
+        """A deep copy of the whole state, or of ``state[key]`` (dot path)."""
+        state = self._engine.view.state
+        if key is None:
+            return copy_json(state)
+        found = get_path(state, key, MISSING)
+        return default if found is MISSING else copy_json(found)
+
+    @property
+    def view(self) -> ExecutionView:
+        """A copy of the folded view (what replaying the log gives)."""
+        from orchestrator.projection.execution import ExecutionView
+
+        return ExecutionView.from_json(self._engine.view.to_json())
+
+    @property
+    def runtime_resources(self) -> dict[str, Any]:
+        """The live resources this execution sees (not in the log)."""
+        return dict(self._engine.resources.items())
+
+    # -- running ----------------------------------------------------------------------
+
+    async def _call(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any
+    ) -> Any:
+        loop = self._engine.loop
+        if loop is None or loop is asyncio.get_running_loop():
+            return await fn(*args)
+        return await run_in_loop(loop, fn(*args))
+
+    def _sync(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
+        return run_sync(fn(*args), self._engine.loop or background_loop())
+
+    async def async_start(
+        self, input: Any = None, *, timeout: float | None = None
+    ) -> Any:
+        """Run START with ``input``.
+
+        With ``auto_close=True`` this waits until the execution is quiescent, closes
+        it and returns the close snapshot; otherwise it returns once the START
+        cascade has settled (status stays ``running``). A second start is a no-op.
+        """
+        return await self._call(self._start, input, timeout)
+
+    def start(self, input: Any = None, *, timeout: float | None = None) -> Any:
+        """Synchronous :meth:`async_start`."""
+        return self._sync(self._start, input, timeout)
+
+    async def _start(self, value: Any, timeout: float | None) -> Any:
+        engine = self._engine
+        engine.bind()
+        view = engine.view
+        if view.started_at is not None or view.status != ExecutionStatus.CREATED:
+            return engine.close_snapshot
+        if view.lifecycle != LifecycleState.OPEN:
+            raise LifecycleError(
+                f"execution {engine.id!r} is {view.lifecycle}; it can no longer be started"
+            )
+        json_value = to_json_value(value, "start input")
+        engine.record(ExecutionStarted())
+        signal = engine.external_signal(START, json_value, source="start")
+        engine.emit_signal(signal)
+        try:
+            await asyncio.wait_for(engine.wait_cascade(signal["cascade"]), timeout)
+        except BaseException:
+            if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
+                engine.error_observed = True
+                await self._close("failed", None, "cancel", True)
+            raise
+        if view.auto_close and self._quiescent_closable():
+            await engine.wait_idle()
+            if self._quiescent_closable():
+                return await self._close("auto_close", None, "error", True)
+        await engine.durable()
+        return engine.close_snapshot
+
+    def _quiescent_closable(self) -> bool:
+        view = self._engine.view
+        return (
+            view.lifecycle != LifecycleState.CLOSED
+            and view.status != ExecutionStatus.WAITING
+        )
+
+    async def async_emit(self, event: str, value: Any = None, **_: Any) -> None:
+        """Emit an external event and return after the handlers it triggers finish."""
+        return await self._call(self._emit, event, value)  # type: ignore[no-any-return]
+
+    def emit(self, event: str, value: Any = None, **_: Any) -> None:
+        """Synchronous :meth:`async_emit`."""
+        self._sync(self._emit, event, value)
+
+    async def _emit(self, event: str, value: Any) -> None:
+        engine = self._engine
+        engine.bind()
+        view = engine.view
+        if view.status == ExecutionStatus.CANCELLED:
+            raise ExecutionCancelledError(
+                f"execution {engine.id!r} was cancelled ({view.close_reason}); event "
+                f"{event!r} is refused. Start a new execution instead."
+            )
+        if view.lifecycle != LifecycleState.OPEN:
+            warnings.warn(
+                f"Execution {engine.id!r} ignored event {event!r} because lifecycle "
+                f"state is {view.lifecycle!r}",
+                LifecycleWarning,
+                stacklevel=3,
+            )
+            if view.lifecycle != LifecycleState.CLOSED:
+                engine.record(SignalRejected(event=event, lifecycle=view.lifecycle))
+                await engine.durable()
+            return
+        json_value = to_json_value(value, f"emit({event!r})")
+        signal = engine.external_signal(event, json_value, source="runtime")
+        engine.emit_signal(signal)
+        await engine.wait_cascade(signal["cascade"])
+        await engine.durable()
+
+    async def async_close(
+        self,
+        *,
+        reason: str = "manual",
+        timeout: float | None = None,
+        seal: bool = True,
+        pending_interrupts: str = "error",
+    ) -> dict[str, Any]:
+        """Seal, drain running work, close; return the close snapshot (idempotent)."""
+        return await self._call(self._close, reason, timeout, pending_interrupts, seal)  # type: ignore[no-any-return]
+
+    def close(
+        self,
+        *,
+        reason: str = "manual",
+        timeout: float | None = None,
+        seal: bool = True,
+        pending_interrupts: str = "error",
+    ) -> dict[str, Any]:
+        """Synchronous :meth:`async_close`."""
+        return self._sync(self._close, reason, timeout, pending_interrupts, seal)  # type: ignore[no-any-return]
+
+    async def _close(
+        self, reason: str, timeout: float | None, pending_interrupts: str, seal: bool
+    ) -> dict[str, Any]:
+        engine = self._engine
+        engine.bind()
+        view = engine.view
+        if engine.close_snapshot is not None:
+            return engine.close_snapshot
+        if view.lifecycle == LifecycleState.CLOSED:
+            engine.close_snapshot = copy_json(view.close_snapshot or {})
+            return engine.close_snapshot
+        from orchestrator.runtime.interrupts import settle_interrupts_for_close
+
+        status_override = await settle_interrupts_for_close(engine, pending_interrupts)
+        if seal and view.lifecycle == LifecycleState.OPEN:
+            engine.record(ExecutionSealed(reason=reason))
+        try:
+            await asyncio.wait_for(engine.wait_idle(), timeout)
+        except TimeoutError:
+            cancelled = engine.cancel_tasks()
+            warnings.warn(
+                f"execution {engine.id!r}: close timed out after {timeout}s; "
+                f"{cancelled} running chunk(s) were cancelled",
+                LifecycleWarning,
+                stacklevel=3,
+            )
+        status = status_override or (
+            view.status
+            if view.status in ExecutionStatus.TERMINAL
+            else ExecutionStatus.COMPLETED
+        )
+        engine.record(ExecutionClosed(reason=reason, status=status))
+        await engine.durable()
+        engine.close_snapshot = copy_json(view.close_snapshot or {})
+        engine.host_forget()
+        if engine.first_error is not None and not engine.error_observed:
+            engine.error_observed = True
+            raise engine.first_error
+        return engine.close_snapshot
+
+    # -- persistence ------------------------------------------------------------------
+
+    def save(self) -> dict[str, Any]:
+        """A JSON dict describing this execution, taken once it is durable."""
+        from orchestrator.runtime.snapshot import save_execution
+
+        return save_execution(self._engine)
+
+    async def async_save(self) -> dict[str, Any]:
+        """:meth:`save` from async code (awaits durability without blocking)."""
+        from orchestrator.runtime.snapshot import save_execution
+
+        await self._call(self._engine.durable)
+        return save_execution(self._engine, already_durable=True)
+
+    def load(
+        self,
+        saved: dict[str, Any] | str,
+        *,
+        runtime_resources: dict[str, Any] | None = None,
+        allow_definition_change: bool = False,
+    ) -> TriggerFlowExecution:
+        """Bind this (fresh) handle to the saved execution; see docs/api.md."""
+        from orchestrator.runtime.snapshot import load_execution
+
+        load_execution(
+            self,
+            saved,
+            runtime_resources=runtime_resources,
+            allow_definition_change=allow_definition_change,
+        )
+        return self
+
+    async def async_load(
+        self,
+        saved: dict[str, Any] | str,
+        *,
+        runtime_resources: dict[str, Any] | None = None,
+        allow_definition_change: bool = False,
+    ) -> TriggerFlowExecution:
+        """Async spelling of :meth:`load`."""
+        return self.load(
+            saved,
+            runtime_resources=runtime_resources,
+            allow_definition_change=allow_definition_change,
+        )
+
+    def _rebind(self, engine: ExecutionEngine) -> None:
+        self._engine = engine
+        engine.handle = self

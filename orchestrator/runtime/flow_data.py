@@ -1,0 +1,201 @@
+"""The flow-shared data layer (``flow_data`` / ``flow_state``) on the flow's stream.
+
+flow_data is shared by every execution of a flow, so it lives on a stream of its
+own (``flow:<name>``), read from the log the first time this process touches it
+and kept in step with this process's writes. A change broadcasts a
+``flow_data`` signal to every live execution of the flow in this process that
+listens to the key. Every call warns, as TriggerFlow does, unless
+``no_warning=True``: per-request data belongs in ``state``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.events.codec import encode
+from orchestrator.events.flow_state import (
+    FlowDataAppended,
+    FlowDataDeleted,
+    FlowDataSet,
+    FlowDataWritten,
+    FlowDefined,
+)
+from orchestrator.events.values import JsonValue, to_json_value
+from orchestrator.projection.flow_state import FlowStateView, flow_stream_id
+from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.projection.projector import apply_flow, fold_flow
+from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+
+if TYPE_CHECKING:
+    from orchestrator.events.base import Event
+    from orchestrator.runtime.engine import ExecutionEngine
+    from orchestrator.runtime.host import FlowHost
+
+__all__ = ["FlowDataWarning", "FlowDataService"]
+
+_WARNING = (
+    "flow_data is shared by every execution of flow {flow!r} ({what}); concurrent "
+    "executions overwrite each other. Use state for per-execution data, or pass "
+    "no_warning=True if sharing is intended."
+)
+
+
+class FlowDataWarning(RuntimeWarning):
+    """flow_data was used without ``no_warning=True``."""
+
+
+class FlowDataService:
+    """Reads and writes of one flow's shared data."""
+
+    def __init__(self, host: FlowHost) -> None:
+        self._host = host
+        self._view: FlowStateView | None = None
+        self._last: asyncio.Future[Any] | None = None
+
+    @property
+    def stream_id(self) -> str:
+        """The flow's own stream."""
+        return flow_stream_id(self._host.name)
+
+    @property
+    def view(self) -> FlowStateView:
+        """The folded flow stream (read from the log on first use)."""
+        if self._view is None:
+            events = self._host.store.read_stream(self.stream_id)
+            self._view = fold_flow(self._host.name, events)
+        return self._view
+
+    def reset(self) -> None:
+        """Forget the folded view (the store or the flow name changed)."""
+        self._view = None
+
+    def warn(self, what: str, no_warning: bool, stacklevel: int = 3) -> None:
+        """Warn about shared scope unless silenced."""
+        if not no_warning:
+            warnings.warn(
+                _WARNING.format(flow=self._host.name, what=what),
+                FlowDataWarning,
+                stacklevel=stacklevel,
+            )
+
+    def get(
+        self,
+        key: str | None,
+        default: Any = None,
+        *,
+        no_warning: bool = False,
+        stacklevel: int = 3,
+    ) -> Any:
+        """A copy of ``flow_data[key]`` (or all of it)."""
+        self.warn("get_flow_data", no_warning, stacklevel + 1)
+        data = self.view.flow_data
+        if key is None:
+            return copy_json(data)
+        found = get_path(data, key, MISSING)
+        return default if found is MISSING else copy_json(found)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _event(
+        self, action: str, key: str, value: JsonValue, execution_id: str | None
+    ) -> Event:
+        if action == "set":
+            return FlowDataSet(key=key, value=value, execution_id=execution_id)
+        if action == "append":
+            return FlowDataAppended(key=key, value=value, execution_id=execution_id)
+        return FlowDataDeleted(key=key, execution_id=execution_id)
+
+    def _request(self, event: Event) -> AppendRequest:
+        type_name, data = encode(event)
+        view = self.view
+        apply_flow(view, event, view.last_seq + 1)
+        now = self._host.clock.now()
+        meta = StreamMeta(kind="flow", flow_name=self._host.name, status="open")
+        return AppendRequest(
+            self.stream_id, [NewEvent(type_name, data, now)], None, meta
+        )
+
+    def write(
+        self, action: str, key: str, value: Any, *, emit: bool = True
+    ) -> str | None:
+        """A write from outside any execution (``flow.set_flow_data``)."""
+        json_value = (
+            None
+            if action == "delete"
+            else to_json_value(value, f"{action}_flow_data({key!r})")
+        )
+        request = self._request(self._event(action, key, json_value, None))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            self._last = self._host.store.submit([request])
+        else:
+            self._host.store.append_blocking([request])
+        if emit:
+            self._broadcast(key, None)
+        return None
+
+    async def durable(self) -> None:
+        """Wait for this flow's own writes to be durable."""
+        if self._last is not None and not self._last.done():
+            await asyncio.shield(self._last)
+
+    def write_from_run(
+        self,
+        engine: ExecutionEngine,
+        action: str,
+        key: str,
+        value: JsonValue,
+        run_id: str,
+        index: int,
+        emit: bool,
+    ) -> str | None:
+        """A write by a chunk run: the run's op marker and the flow event, atomically."""
+        request = self._request(self._event(action, key, value, engine.id))
+        engine.record(
+            FlowDataWritten(action=action, key=key, run_id=run_id, op=index),
+            flush=False,
+        )
+        engine.flush(extra=[request])
+        return self._broadcast(key, engine) if emit else None
+
+    def _broadcast(self, key: str, origin: ExecutionEngine | None) -> str | None:
+        value = copy_json(get_path(self.view.flow_data, key, None))
+        cascade: str | None = None
+        for engine in self._host.live_engines():
+            if not engine.definition.targets("flow_data", key) or engine.loop is None:
+                continue
+            if engine.view.lifecycle == "closed":
+                continue
+            if engine is origin:
+                signal = engine.external_signal(
+                    key, value, trigger_type="flow_data", source="flow_data"
+                )
+                engine.emit_signal(signal)
+                cascade = signal["cascade"]
+            else:
+                engine.loop.call_soon_threadsafe(
+                    _deliver, engine, key, copy_json(value)
+                )
+        return cascade
+
+    def definition_request(
+        self, fingerprint: str, blueprint: dict[str, JsonValue]
+    ) -> AppendRequest | None:
+        """The FlowDefined event to log with an execution, unless already logged."""
+        if fingerprint in self.view.definitions:
+            return None
+        return self._request(FlowDefined(fingerprint=fingerprint, blueprint=blueprint))
+
+
+def _deliver(engine: ExecutionEngine, key: str, value: JsonValue) -> None:
+    if engine.view.lifecycle == "closed":
+        return
+    signal = engine.external_signal(
+        key, value, trigger_type="flow_data", source="flow_data"
+    )
+    engine.emit_signal(signal)

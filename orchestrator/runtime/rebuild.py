@@ -1,0 +1,116 @@
+"""Rebuilding executions from the log, and listing them from the index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from orchestrator.errors import (
+    DefinitionMismatchError,
+    ExecutionNotFoundError,
+    FlowDefinitionError,
+)
+from orchestrator.projection.execution import ExecutionView, LifecycleState
+from orchestrator.projection.projector import fold
+
+if TYPE_CHECKING:
+    from orchestrator.runtime.host import FlowHost
+    from orchestrator.store.base import EventStore, StreamInfo
+
+__all__ = ["ExecutionSummary", "check_definition", "rebuild_view", "summaries"]
+
+EXECUTION_KINDS = ("execution", "child")
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionSummary:
+    """One execution as the streams index lists it (no payload is read)."""
+
+    execution_id: str
+    flow_name: str | None
+    status: str
+    kind: str
+    parent_id: str | None
+    created_at: float
+    updated_at: float
+    last_seq: int
+    owner: str | None
+
+    @classmethod
+    def from_info(cls, info: StreamInfo) -> ExecutionSummary:
+        """Build from a streams-index row."""
+        return cls(
+            info.stream_id,
+            info.flow_name,
+            info.status,
+            info.kind,
+            info.parent_id,
+            info.created_at,
+            info.updated_at,
+            info.last_seq,
+            info.owner,
+        )
+
+
+def summaries(
+    store: EventStore, flow_name: str, status: str | list[str] | None, limit: int | None
+) -> list[ExecutionSummary]:
+    """Executions (and sub-flow children) of a flow, newest update first."""
+    infos = [
+        info
+        for kind in EXECUTION_KINDS
+        for info in store.list_streams(
+            kind=kind, flow_name=flow_name, status=status, limit=limit
+        )
+    ]
+    infos.sort(key=lambda i: (-i.updated_at, i.stream_id))
+    result = [ExecutionSummary.from_info(i) for i in infos]
+    return result[:limit] if limit is not None else result
+
+
+def read_view(store: EventStore, execution_id: str) -> tuple[ExecutionView, StreamInfo]:
+    """Fold an execution stream (from its latest snapshot)."""
+    info = store.get_stream(execution_id)
+    if info is None:
+        raise ExecutionNotFoundError(execution_id, store.url)
+    if info.kind not in EXECUTION_KINDS:
+        raise FlowDefinitionError(
+            f"stream {execution_id!r} is a {info.kind} stream, not an execution"
+        )
+    start = info.snapshot_seq if info.snapshot_seq > 0 else 1
+    view = fold(execution_id, store.read_stream(execution_id, from_seq=start))
+    return view, info
+
+
+def check_definition(host: FlowHost, view: ExecutionView, allow_change: bool) -> None:
+    """Refuse to continue an execution under a different definition (unless allowed)."""
+    current = host.definition.fingerprint
+    if (
+        view.fingerprint == current
+        or allow_change
+        or view.lifecycle == LifecycleState.CLOSED
+    ):
+        return
+    recorded = host.flow_data.view.definitions.get(view.fingerprint)
+    difference = (
+        host.definition.first_difference(recorded)
+        if recorded is not None
+        else "the recorded definition is not in the flow stream"
+    )
+    raise DefinitionMismatchError(
+        view.execution_id, view.fingerprint, current, difference
+    )
+
+
+def rebuild_view(
+    host: FlowHost, execution_id: str, *, allow_definition_change: bool
+) -> ExecutionView:
+    """The folded view of an execution of ``host``, checked against its definition."""
+    view, _ = read_view(host.store, execution_id)
+    if view.flow_name != host.name:
+        raise FlowDefinitionError(
+            f"execution {execution_id!r} belongs to flow {view.flow_name!r}, not "
+            f"{host.name!r}; rebuild it with that flow"
+        )
+    check_definition(host, view, allow_definition_change)
+    return view

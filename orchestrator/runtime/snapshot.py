@@ -1,0 +1,235 @@
+"""``execution.save()`` and ``execution.load(saved)``.
+
+``save()`` is a projection of the log taken once everything before it is
+durable: JSON-friendly, with the whole folded view so another store can import
+it. ``load()`` binds a fresh execution handle to the saved execution: the same
+stream when it is in this store (the log, not the dict, is the truth), otherwise
+the saved view is imported as a new stream with the same id.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import (
+    DefinitionMismatchError,
+    LifecycleError,
+    MissingResourceError,
+    SnapshotContractError,
+)
+from orchestrator.events.codec import encode, loads
+from orchestrator.events.execution import ExecutionCreated, SnapshotTaken
+from orchestrator.projection.execution import ExecutionView
+from orchestrator.projection.paths import copy_json
+from orchestrator.projection.projector import apply
+from orchestrator.runtime.engine import ExecutionEngine
+from orchestrator.runtime.loop import run_sync
+from orchestrator.runtime.rebuild import rebuild_view
+from orchestrator.runtime.resources import RuntimeResources
+from orchestrator.store.base import AppendRequest, NewEvent
+
+if TYPE_CHECKING:
+    from orchestrator.runtime.execution import TriggerFlowExecution
+
+__all__ = [
+    "SNAPSHOT_KIND",
+    "SNAPSHOT_SCHEMA_VERSION",
+    "load_execution",
+    "save_execution",
+]
+
+SNAPSHOT_KIND = "triggerflow.execution_snapshot"
+SNAPSHOT_SCHEMA_VERSION = 2
+
+
+def save_execution(
+    engine: ExecutionEngine, *, already_durable: bool = False
+) -> dict[str, Any]:
+    """The saved form of an execution (waits for durability first)."""
+    if not already_durable:
+        _wait_durable(engine)
+    view = engine.view
+    from orchestrator.runtime.interrupts import pending_interrupts
+
+    return {
+        "kind": SNAPSHOT_KIND,
+        "schema_version": SNAPSHOT_SCHEMA_VERSION,
+        "format": "triggerlog/1",
+        "created_at": engine.clock.now(),
+        "execution_id": view.execution_id,
+        "execution_kind": view.kind,
+        "flow_name": view.flow_name,
+        "flow_definition_fingerprint": view.fingerprint,
+        "status": view.status,
+        "lifecycle_state": view.lifecycle,
+        "execution_created_at": view.created_at,
+        "started_at": view.started_at,
+        "updated_at": view.updated_at,
+        "closed_at": view.closed_at,
+        "close_reason": view.close_reason,
+        "state": copy_json(view.state),
+        "runtime_data": copy_json(view.state),
+        "interrupts": pending_interrupts(view),
+        "resource_keys": sorted(view.resource_keys),
+        "pending": [
+            {
+                "run_id": r.run_id,
+                "operator_id": r.op_id,
+                "chunk": r.chunk,
+                "status": r.status,
+            }
+            for r in view.runs.values()
+        ],
+        "log": {
+            "store": engine.store.url,
+            "stream_id": view.execution_id,
+            "seq": view.last_seq,
+            "position": engine.last_position,
+        },
+        "view": view.to_json(),
+    }
+
+
+def _wait_durable(engine: ExecutionEngine) -> None:
+    loop = engine.loop
+    if loop is None or not loop.is_running():
+        return
+    if engine.loop_thread is not None and engine.loop_thread != _thread_id():
+        run_sync(engine.durable(), loop)
+    else:
+        engine.durable_blocking()
+
+
+def _thread_id() -> int:
+    import threading
+
+    return threading.get_ident()
+
+
+def _validate(saved: dict[str, Any] | str) -> dict[str, Any]:
+    if isinstance(saved, str):
+        try:
+            saved = loads(saved)
+        except ValueError as error:
+            raise SnapshotContractError(
+                f"load(): the saved execution is not JSON ({error})"
+            ) from None
+    if not isinstance(saved, dict):
+        raise SnapshotContractError(
+            f"load(): expected the dict save() returned, got {type(saved).__name__}"
+        )
+    if saved.get("kind") != SNAPSHOT_KIND:
+        raise SnapshotContractError(
+            f"load(): kind is {saved.get('kind')!r}, expected {SNAPSHOT_KIND!r}; pass the "
+            "dict returned by execution.save()"
+        )
+    if saved.get("schema_version") != SNAPSHOT_SCHEMA_VERSION:
+        raise SnapshotContractError(
+            f"load(): schema_version {saved.get('schema_version')!r} is not supported "
+            f"(this build reads {SNAPSHOT_SCHEMA_VERSION})"
+        )
+    for key in ("execution_id", "flow_name", "flow_definition_fingerprint", "view"):
+        if key not in saved:
+            raise SnapshotContractError(f"load(): the saved execution has no {key!r}")
+    return saved
+
+
+def load_execution(
+    handle: TriggerFlowExecution,
+    saved: dict[str, Any] | str,
+    *,
+    runtime_resources: dict[str, Any] | None,
+    allow_definition_change: bool,
+) -> None:
+    """Rebind ``handle`` to the saved execution."""
+    saved = _validate(saved)
+    fresh = handle._engine
+    host = fresh.host
+    if fresh.view.started_at is not None or fresh.view.last_seq > 1:
+        raise LifecycleError(
+            f"load(): execution {fresh.id!r} already ran; call load() on a fresh "
+            "flow.create_execution(...) handle"
+        )
+    execution_id = str(saved["execution_id"])
+    current = host.definition.fingerprint
+    if saved["flow_definition_fingerprint"] != current and not allow_definition_change:
+        recorded = host.flow_data.view.definitions.get(
+            saved["flow_definition_fingerprint"]
+        )
+        difference = (
+            host.definition.first_difference(recorded)
+            if recorded is not None
+            else "the saved definition is not recorded in this store"
+        )
+        raise DefinitionMismatchError(
+            execution_id, saved["flow_definition_fingerprint"], current, difference
+        )
+    fresh.discard_unwritten()
+    host_forget = getattr(host, "forget_engine", None)
+    if host_forget is not None:
+        host_forget(fresh)
+    live = {e.id: e for e in host.live_engines()}.get(execution_id)
+    if live is not None:
+        if runtime_resources:
+            live.resources.update_local(runtime_resources)
+        handle._rebind(live)
+        return
+    if host.store.get_stream(execution_id) is not None:
+        view = rebuild_view(
+            host, execution_id, allow_definition_change=allow_definition_change
+        )
+    else:
+        view = _import(host.store, execution_id, saved, host.clock.now())
+    resources = fresh.resources
+    if runtime_resources:
+        resources.update_local(runtime_resources)
+    missing = resources.missing(sorted(view.resource_keys))
+    if missing:
+        raise MissingResourceError(execution_id, missing, list(resources.keys()))
+    engine = ExecutionEngine(
+        host, view, RuntimeResources(host.flow_resources, dict(resources.items()))
+    )
+    engine.after_rebuild(allow_definition_change)
+    register = getattr(host, "register_engine", None)
+    if register is not None:
+        register(engine)
+    handle._rebind(engine)
+
+
+def _import(
+    store: Any, execution_id: str, saved: dict[str, Any], now: float
+) -> ExecutionView:
+    """Write the saved view as a new stream: ExecutionCreated then a snapshot."""
+    source = ExecutionView.from_json(saved["view"])
+    source.execution_id = execution_id
+    created = ExecutionCreated(
+        flow_name=source.flow_name,
+        fingerprint=source.fingerprint,
+        kind=source.kind,
+        resource_keys=sorted(source.resource_keys),
+        auto_close=source.auto_close,
+        concurrency=source.concurrency,
+        skip_exceptions=source.skip_exceptions,
+        parent=source.parent,
+    )
+    view = ExecutionView(execution_id)
+    apply(view, created, 1, now)
+    snapshot = SnapshotTaken(view=source.to_json())
+    apply(view, snapshot, 2, now)
+    events = [NewEvent(*encode(created), now), NewEvent(*encode(snapshot), now)]
+    meta_kind = "child" if source.kind == "child" else "execution"
+    from orchestrator.store.base import StreamMeta
+
+    store.append_blocking(
+        [
+            AppendRequest(
+                execution_id,
+                events,
+                0,
+                StreamMeta(meta_kind, source.flow_name, None, view.status),
+                None,
+                1,
+            )
+        ]
+    )
+    return view

@@ -9,6 +9,7 @@ The tree::
     ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle
     │   └── ExecutionCancelledError        the execution was cancelled
     ├── ChunkError                         a chunk raised; carries the recorded error
+    ├── ChunkTimeoutError (TimeoutError)   a chunk attempt ran past its timeout
     ├── InterruptError
     │   ├── InterruptNotWaitingError (ValueError)
     │   ├── ResumeConflictError (ValueError)
@@ -44,6 +45,7 @@ from typing import Any
 
 __all__ = [
     "ChunkError",
+    "ChunkTimeoutError",
     "ConcurrencyError",
     "CorruptEventError",
     "DefinitionMismatchError",
@@ -145,6 +147,23 @@ class ChunkError(OrchestratorError):
         super().__init__(
             f"execution {execution_id!r}: chunk {chunk!r} raised "
             f"{error_type}: {error_message}{where}"
+        )
+
+
+class ChunkTimeoutError(OrchestratorError, TimeoutError):
+    """A chunk attempt ran longer than its ``timeout=``."""
+
+    def __init__(
+        self, execution_id: str, chunk: str, timeout: float, attempt: int
+    ) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.timeout = timeout
+        self.attempt = attempt
+        super().__init__(
+            f"execution {execution_id!r}: chunk {chunk!r} attempt {attempt} did not "
+            f"finish within its {timeout}s timeout and was cancelled; raise timeout= "
+            "or give it a retry= policy"
         )
 
 

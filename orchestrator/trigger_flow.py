@@ -26,6 +26,7 @@ from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
 from orchestrator.runtime.flow_data import FlowDataService
 from orchestrator.runtime.loop import run_sync
+from orchestrator.runtime.owner import process_owner
 from orchestrator.runtime.rebuild import ExecutionSummary, rebuild_view, summaries
 from orchestrator.runtime.resources import RuntimeResources
 from orchestrator.store.open import open_store
@@ -49,6 +50,9 @@ class TriggerFlow(TriggerFlowProcess):
             ``$TRIGGERLOG_DB``, else ``triggerlog.db`` in the current directory.
         skip_exceptions: record chunk errors but keep running (TriggerFlow's flag).
         clock: time source (tests pass a FakeClock).
+        lease_ttl: seconds an execution's lease outlives its last renewal; a
+            process that dies holding it on another host is taken over after this
+            (on the same host, a dead owner is detected at once).
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class TriggerFlow(TriggerFlowProcess):
         store: str | os.PathLike[str] | EventStore | None = None,
         skip_exceptions: bool = False,
         clock: Clock | None = None,
+        lease_ttl: float = 30.0,
     ) -> None:
         self._definition = FlowDefinition(name or new_execution_id()[:16])
         super().__init__(self, ("event", START))
@@ -66,6 +71,9 @@ class TriggerFlow(TriggerFlowProcess):
         self._store: EventStore | None = None
         self._clock = clock or SystemClock()
         self._skip_exceptions = skip_exceptions
+        if lease_ttl <= 0:
+            raise ValueError(f"lease_ttl must be > 0 seconds, got {lease_ttl}")
+        self.lease_ttl = float(lease_ttl)
         self._flow_resources: dict[str, Any] = {}
         self._flow_data = FlowDataService(self)
         self._engines: weakref.WeakValueDictionary[str, ExecutionEngine] = (
@@ -315,7 +323,14 @@ class TriggerFlow(TriggerFlowProcess):
         self._definition.validate()
         view = ExecutionView(execution_id or new_execution_id())
         resources = RuntimeResources(self._flow_resources, runtime_resources)
-        engine = ExecutionEngine(self, view, resources, hidden=hidden)
+        engine = ExecutionEngine(
+            self,
+            view,
+            resources,
+            owner=process_owner(),
+            lease_ttl=self.lease_ttl,
+            hidden=hidden,
+        )
         engine.record(
             ExecutionCreated(
                 flow_name=self.name,
@@ -427,10 +442,48 @@ class TriggerFlow(TriggerFlowProcess):
             self, execution_id, allow_definition_change=allow_definition_change
         )
         resources = RuntimeResources(self._flow_resources, runtime_resources)
-        engine = ExecutionEngine(self, view, resources)
+        engine = ExecutionEngine(
+            self, view, resources, owner=process_owner(), lease_ttl=self.lease_ttl
+        )
         engine.after_rebuild(allow_definition_change)
         self._engines[execution_id] = engine
         return TriggerFlowExecution(engine)
+
+    async def async_recover(
+        self,
+        *,
+        runtime_resources: dict[str, Any] | None = None,
+        allow_definition_change: bool = False,
+    ) -> list[TriggerFlowExecution]:
+        """Resume every execution of this flow that is not closed (see docs/durability.md).
+
+        In-flight chunk runs run again (their logged operations are skipped by
+        key); executions waiting on an interrupt stay waiting; executions another
+        live process holds are left alone. Returns the recovered handles; their
+        work continues in the background (``await handle.async_close()`` or
+        ``async_wait_idle()`` to wait for it).
+        """
+        from orchestrator.runtime.recovery import recover_executions
+
+        return await recover_executions(
+            self,
+            runtime_resources=runtime_resources,
+            allow_definition_change=allow_definition_change,
+        )
+
+    def recover(
+        self,
+        *,
+        runtime_resources: dict[str, Any] | None = None,
+        allow_definition_change: bool = False,
+    ) -> list[TriggerFlowExecution]:
+        """Synchronous :meth:`async_recover` (work continues on the background loop)."""
+        return run_sync(
+            self.async_recover(
+                runtime_resources=runtime_resources,
+                allow_definition_change=allow_definition_change,
+            )
+        )
 
     def list_executions(
         self, status: str | list[str] | None = None, limit: int | None = None

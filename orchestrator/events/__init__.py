@@ -33,12 +33,20 @@ from orchestrator.events.state import (
     StateDeleted,
     StateSet,
 )
+from orchestrator.events.step import (
+    ChunkRetrying,
+    StepCompleted,
+    StepFailed,
+    TimerFired,
+    TimerStarted,
+)
 from orchestrator.events.values import JsonValue, to_json_value
 
 __all__ = [
     "EVENT_TYPES",
     "ChunkCompleted",
     "ChunkFailed",
+    "ChunkRetrying",
     "ChunkStarted",
     "DefinitionChanged",
     "ErrorRecord",
@@ -65,6 +73,10 @@ __all__ = [
     "StateAppended",
     "StateDeleted",
     "StateSet",
+    "StepCompleted",
+    "StepFailed",
+    "TimerFired",
+    "TimerStarted",
     "decode",
     "encode",
     "event_type",

@@ -50,6 +50,9 @@ def chunk_operator(
     chunk: ChunkLike,
     listen: SignalKey,
     name: str | None = None,
+    *,
+    retry: Any = None,
+    timeout: float | None = None,
 ) -> Operator:
     """Build (not add) the operator for a chunk placed after ``listen``."""
     explicit = name
@@ -90,6 +93,7 @@ def chunk_operator(
     options: dict[str, Any] = dict(chunk.options)
     if stable is None and explicit is None:
         options["anonymous"] = True
+    _set_policy(options, retry, timeout)
     return Operator(
         id=chunk_id,
         kind=OperatorKind.CHUNK,
@@ -100,6 +104,25 @@ def chunk_operator(
         handler=handler_name,
         options=options,
     )
+
+
+def _set_policy(options: dict[str, Any], retry: Any, timeout: float | None) -> None:
+    from orchestrator.flow.retry import RetryPolicy
+
+    policy = RetryPolicy.coerce(options.pop("retry", None) if retry is None else retry)
+    if policy is not None:
+        options["retry"] = policy.to_json()
+    timeout = options.pop("timeout", None) if timeout is None else timeout
+    if timeout is not None:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or timeout <= 0
+        ):
+            raise FlowDefinitionError(
+                f"timeout= must be a positive number of seconds, got {timeout!r}"
+            )
+        options["timeout"] = float(timeout)
 
 
 def _default_name(chunk: TriggerFlowChunk) -> str:
@@ -196,9 +219,17 @@ class TriggerFlowProcess:
         chunk: ChunkLike | Any,
         side_branch: bool = False,
         name: str | None = None,
+        *,
+        retry: Any = None,
+        timeout: float | None = None,
         **sub_flow_options: Any,
     ) -> TriggerFlowProcess:
-        """Run ``chunk`` on the current signal; continue from its result."""
+        """Run ``chunk`` on the current signal; continue from its result.
+
+        ``retry`` (a RetryPolicy, an int of attempts or its dict form) and
+        ``timeout`` (seconds per attempt) make the chunk retried and bounded;
+        every attempt, failure and backoff is recorded.
+        """
         if hasattr(chunk, "definition") and hasattr(chunk, "create_execution"):
             return self.to_sub_flow(
                 chunk, side_branch=side_branch, name=name, **sub_flow_options
@@ -208,17 +239,26 @@ class TriggerFlowProcess:
                 f"to(): {sorted(sub_flow_options)} are options of a sub-flow call only"
             )
         listen = self._require_trigger("to()")
-        op = self.definition.add(chunk_operator(self.definition, chunk, listen, name))
+        op = self.definition.add(
+            chunk_operator(
+                self.definition, chunk, listen, name, retry=retry, timeout=timeout
+            )
+        )
         if side_branch:
             return self
         assert op.continuation is not None
         return self._next(("event", op.continuation))
 
     def side_branch(
-        self, chunk: ChunkLike, *, name: str | None = None
+        self,
+        chunk: ChunkLike,
+        *,
+        name: str | None = None,
+        retry: Any = None,
+        timeout: float | None = None,
     ) -> TriggerFlowProcess:
         """Run ``chunk`` on the current signal but keep the main value flowing."""
-        return self.to(chunk, side_branch=True, name=name)
+        return self.to(chunk, side_branch=True, name=name, retry=retry, timeout=timeout)
 
     def to_sub_flow(self, flow: Any, **options: Any) -> TriggerFlowProcess:
         """Run an isolated child execution of ``flow`` (see the sub-flow docs)."""

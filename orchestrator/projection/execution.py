@@ -65,6 +65,7 @@ class RunRecord:
     chunk: str | None = None
     attempt: int = 0
     ops: list[RecordedOp] = field(default_factory=list)
+    wake_at: float | None = None
 
     def to_json(self) -> dict[str, JsonValue]:
         """JSON form (for snapshots and comparisons)."""
@@ -76,6 +77,7 @@ class RunRecord:
             "chunk": self.chunk,
             "attempt": self.attempt,
             "ops": copy_json(self.ops),
+            "wake_at": self.wake_at,
         }
 
     @classmethod
@@ -89,6 +91,7 @@ class RunRecord:
             data["chunk"],
             data["attempt"],
             copy_json(data["ops"]),
+            data.get("wake_at"),
         )
 
 

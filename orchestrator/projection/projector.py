@@ -15,6 +15,7 @@ from orchestrator.events import chunk as ev_chunk
 from orchestrator.events import execution as ev_exec
 from orchestrator.events import flow_state as ev_flow
 from orchestrator.events import state as ev_state
+from orchestrator.events import step as ev_step
 from orchestrator.events.codec import decode
 from orchestrator.ids import derive_id
 from orchestrator.projection.execution import (
@@ -146,6 +147,57 @@ def _rejected(
     return
 
 
+def _step_completed(
+    view: ExecutionView, e: ev_step.StepCompleted, seq: int, at: float
+) -> None:
+    _record_op(view, e.run_id, e.op, "step", e.name, {"result": e.result}, seq)
+
+
+def _step_failed(
+    view: ExecutionView, e: ev_step.StepFailed, seq: int, at: float
+) -> None:
+    _record_op(view, e.run_id, e.op, "step", e.name, {"error": e.error}, seq)
+
+
+def _timer_started(
+    view: ExecutionView, e: ev_step.TimerStarted, seq: int, at: float
+) -> None:
+    _record_op(
+        view,
+        e.run_id,
+        e.op,
+        "sleep",
+        "timer",
+        {"wake_at": e.wake_at, "fired": False},
+        seq,
+    )
+    run = view.runs.get(e.run_id)
+    if run is not None:
+        run.wake_at = e.wake_at
+
+
+def _timer_fired(
+    view: ExecutionView, e: ev_step.TimerFired, seq: int, at: float
+) -> None:
+    run = view.runs.get(e.run_id)
+    if run is None:
+        return
+    run.wake_at = None
+    for op in run.ops:
+        if op[0] == e.op and op[1] == "sleep":
+            op[3] = {**op[3], "fired": True}
+
+
+def _chunk_retrying(
+    view: ExecutionView, e: ev_step.ChunkRetrying, seq: int, at: float
+) -> None:
+    run = view.runs.get(e.run_id)
+    if run is not None:
+        run.status = "retrying"
+        run.attempt = e.attempt
+        run.wake_at = e.retry_at
+
+
 def _chunk_started(
     view: ExecutionView, e: ev_chunk.ChunkStarted, seq: int, at: float
 ) -> None:
@@ -154,6 +206,7 @@ def _chunk_started(
         run.status = "started"
         run.chunk = e.chunk
         run.attempt = e.attempt
+        run.wake_at = None
 
 
 def _chunk_completed(
@@ -291,6 +344,11 @@ _HANDLERS: dict[type[Event], Callable[[ExecutionView, Any, int, float], None]] =
     ev_state.ResourceKeySet: _resource_set,
     ev_state.ResourceKeyDeleted: _resource_deleted,
     ev_flow.FlowDataWritten: _flow_data_written,
+    ev_step.StepCompleted: _step_completed,
+    ev_step.StepFailed: _step_failed,
+    ev_step.TimerStarted: _timer_started,
+    ev_step.TimerFired: _timer_fired,
+    ev_step.ChunkRetrying: _chunk_retrying,
 }
 
 

@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ExecutionEngine", "error_record", "layers_key"]
 
+# Whether the store's append requests can carry a lease (claim/renew/release).
+_LEASES = "lease_ttl" in AppendRequest._fields
+
 
 def layers_key(layers: list[LayerMark]) -> str:
     """The join scope of a signal: its fan-out marks, or ``__root__``."""
@@ -78,6 +81,7 @@ class ExecutionEngine:
         resources: RuntimeResources,
         *,
         owner: str | None = None,
+        lease_ttl: float | None = None,
         hidden: bool = False,
     ) -> None:
         self.host = host
@@ -85,7 +89,13 @@ class ExecutionEngine:
         self.id = view.execution_id
         self.resources = resources
         self.owner = owner
+        self.lease_ttl = lease_ttl
         self.hidden = hidden
+        self._needs_resume = False
+        self._lease_task: asyncio.Task[None] | None = None
+        self._driver: asyncio.Task[None] | None = None
+        self._last_flush_at = 0.0
+        self._replay_states: dict[int, dict[str, JsonValue]] = {}
         self.store = host.store
         self.clock = host.clock
         self.definition = host.definition
@@ -127,7 +137,26 @@ class ExecutionEngine:
             self.loop_thread = threading.get_ident()
             if self.view.concurrency:
                 self._semaphore = asyncio.Semaphore(self.view.concurrency)
+            if self._needs_resume:
+                self._claim_and_resume()
         return self.loop
+
+    def _claim_and_resume(self) -> None:
+        """Resume the pending runs of a rebuilt execution if nobody else runs them."""
+        self._needs_resume = False
+        if not self.view.runs:
+            return
+        if self.owner is not None and self.lease_ttl is not None:
+            info = self.store.get_stream(self.id)
+            if info is not None and info.owner not in (None, self.owner):
+                from orchestrator.runtime.recovery import claim, held_elsewhere
+
+                if held_elsewhere(info, self.owner, self.clock.now()) or not claim(
+                    self.store, info, self.owner, self.lease_ttl
+                ):
+                    return
+        self.resume_pending()
+        self.drive_to_close()
 
     # -- recording ------------------------------------------------------------------
 
@@ -161,9 +190,7 @@ class ExecutionEngine:
             meta = self.stream_meta
             if status != self._written_status:
                 meta = StreamMeta(meta.kind, meta.flow_name, meta.parent_id, status)
-            requests.append(
-                AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
-            )
+            requests.append(self._request(events, meta))
             self._buffer_base += len(events)
             self._written_status = status
         if self._extra:
@@ -183,6 +210,7 @@ class ExecutionEngine:
     def after_rebuild(self, allow_definition_change: bool) -> None:
         """Adopt a view folded from the log (its status is what the index holds)."""
         self._written_status = self.view.status
+        self._needs_resume = bool(self.view.runs) and self.loop is None
         current = self.definition.fingerprint
         if allow_definition_change and self.view.fingerprint != current:
             from orchestrator.events.execution import DefinitionChanged
@@ -192,6 +220,57 @@ class ExecutionEngine:
                     DefinitionChanged(previous=self.view.fingerprint, current=current),
                     flush=False,
                 )
+
+    def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
+        request = AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
+        if self.owner is not None and self.lease_ttl is not None and _LEASES:
+            # Hold the lease while work is pending; an idle execution releases it
+            # (lease 0) so that another process may continue it (continue_with).
+            busy = bool(self.view.runs or self._tasks)
+            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)  # type: ignore[call-arg]
+        self._last_flush_at = self.clock.now()
+        return request
+
+    def keep_lease(self) -> None:
+        """Renew the lease while runs are pending, even if none of them writes."""
+        if self.owner is None or self.lease_ttl is None or not _LEASES:
+            return
+        if self._lease_task is None or self._lease_task.done():
+            self._lease_task = self.bind().create_task(self._lease_keeper())
+
+    async def _lease_keeper(self) -> None:
+        assert self.lease_ttl is not None
+        period = self.lease_ttl / 3
+        while self.view.runs or self._tasks:
+            await self.clock.sleep_until(self._last_flush_at + period)
+            if (
+                self.view.runs or self._tasks
+            ) and self.clock.now() - self._last_flush_at >= period:
+                requests = [self._request([], self.stream_meta)]
+                future = self.store.submit(requests)
+                future.add_done_callback(self._on_written)
+                self._last_future = future
+
+    def drive_to_close(self) -> None:
+        """After a rebuild: once idle, auto-close (if the execution asked for it)."""
+        if self._driver is None or self._driver.done():
+            self._driver = self.bind().create_task(self._drive())
+
+    async def _drive(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.wait_idle()
+        view = self.view
+        if (
+            view.auto_close
+            and view.started_at is not None
+            and view.lifecycle == "open"
+            and view.status not in ("waiting", "cancelled")
+            and self.handle is not None
+        ):
+            with contextlib.suppress(Exception):
+                await self.handle.async_close(reason="auto_close")
+        else:
+            self.flush()
 
     def add_extra(self, request: AppendRequest) -> None:
         """Write ``request`` (another stream) atomically with the next flush."""
@@ -223,6 +302,9 @@ class ExecutionEngine:
     def _poison(self, error: BaseException) -> None:
         if self._store_error is None:
             self._store_error = error
+            # The log refuses this execution's writes (fenced, disk full...): stop
+            # running its chunks, whose effects could no longer be recorded.
+            self.cancel_tasks()
         for waiters in self._cascade_waiters.values():
             for waiter in waiters:
                 if not waiter.done():
@@ -318,27 +400,23 @@ class ExecutionEngine:
 
     def spawn(self, signal: SignalRecord) -> None:
         """Start one task per target of ``signal``."""
-        loop = self.bind()
         for op_id in signal["targets"]:
-            run_id = run_id_for(signal["id"], op_id)
-            if run_id in self._tasks or run_id not in self.view.runs:
-                continue
-            task = loop.create_task(
-                self._execute(run_id), name=f"triggerlog-run-{run_id}"
-            )
-            self._tasks[run_id] = task
-            task.add_done_callback(self._task_done)
+            self._start_run(run_id_for(signal["id"], op_id))
 
     def resume_pending(self) -> None:
         """Start every owed or started run of the view (after a rebuild)."""
         for run_id in list(self.view.runs):
-            if run_id in self._tasks:
-                continue
-            task = self.bind().create_task(
-                self._execute(run_id), name=f"triggerlog-run-{run_id}"
-            )
-            self._tasks[run_id] = task
-            task.add_done_callback(self._task_done)
+            self._start_run(run_id)
+
+    def _start_run(self, run_id: str) -> None:
+        if run_id in self._tasks or run_id not in self.view.runs:
+            return
+        task = self.bind().create_task(
+            self._execute(run_id), name=f"triggerlog-run-{run_id}"
+        )
+        self._tasks[run_id] = task
+        task.add_done_callback(self._task_done)
+        self.keep_lease()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         run_id = task.get_name().removeprefix("triggerlog-run-")
@@ -433,12 +511,34 @@ class ExecutionEngine:
             self._idle_waiters.append(waiter)
             await waiter
 
-    def cancel_tasks(self) -> int:
-        """Cancel every run task (close timeout, cancellation); return how many."""
+    def cancel_tasks(self) -> list[asyncio.Task[None]]:
+        """Cancel every run task (close timeout, cancellation); return them."""
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
-        return len(tasks)
+        return tasks
+
+    def abort_waiters(self, error: BaseException) -> None:
+        """Fail everyone awaiting a cascade or idleness (the execution was cancelled)."""
+        waiters = [
+            w for ws in self._cascade_waiters.values() for w in ws
+        ] + self._idle_waiters
+        self._cascade_waiters.clear()
+        self._idle_waiters = []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
+
+    def state_before(self, seq: int) -> dict[str, JsonValue]:
+        """The execution state just before ``seq`` (for re-executed runs' reads)."""
+        state = self._replay_states.get(seq)
+        if state is None:
+            from orchestrator.projection.projector import fold
+
+            view = fold(self.id, self.store.read_stream(self.id, 1, seq - 1))
+            state = view.state
+            self._replay_states[seq] = state
+        return state
 
     # -- concurrency ----------------------------------------------------------------
 

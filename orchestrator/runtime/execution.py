@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import ExecutionCancelledError, LifecycleError
 from orchestrator.events.chunk import SignalRejected
 from orchestrator.events.execution import (
+    ExecutionCancelled,
     ExecutionClosed,
     ExecutionSealed,
     ExecutionStarted,
@@ -233,7 +234,7 @@ class TriggerFlowExecution:
         try:
             await asyncio.wait_for(engine.wait_idle(), timeout)
         except TimeoutError:
-            cancelled = engine.cancel_tasks()
+            cancelled = len(engine.cancel_tasks())
             warnings.warn(
                 f"execution {engine.id!r}: close timed out after {timeout}s; "
                 f"{cancelled} running chunk(s) were cancelled",
@@ -253,6 +254,50 @@ class TriggerFlowExecution:
             engine.error_observed = True
             raise engine.first_error
         return engine.close_snapshot
+
+    async def async_cancel(self, *, reason: str = "cancelled") -> dict[str, Any]:
+        """Cancel: running chunks stop at their next await, the execution ends ``cancelled``.
+
+        Recorded in the log; later emits are refused with ExecutionCancelledError.
+        Returns the close snapshot (cancelling twice returns it again).
+        """
+        return await self._call(self._cancel, reason)  # type: ignore[no-any-return]
+
+    def cancel(self, *, reason: str = "cancelled") -> dict[str, Any]:
+        """Synchronous :meth:`async_cancel`."""
+        return self._sync(self._cancel, reason)  # type: ignore[no-any-return]
+
+    async def _cancel(self, reason: str) -> dict[str, Any]:
+        engine = self._engine
+        engine.bind()
+        view = engine.view
+        if view.lifecycle == LifecycleState.CLOSED:
+            if view.status == ExecutionStatus.CANCELLED:
+                return await self._close("cancelled", None, "cancel", True)
+            raise LifecycleError(
+                f"execution {engine.id!r} is already closed ({view.status}); there is "
+                "nothing to cancel"
+            )
+        engine.record(ExecutionCancelled(reason=reason))
+        tasks = engine.cancel_tasks()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        engine.abort_waiters(
+            ExecutionCancelledError(f"execution {engine.id!r} was cancelled ({reason})")
+        )
+        engine.record(
+            ExecutionClosed(
+                reason=f"cancelled: {reason}", status=ExecutionStatus.CANCELLED
+            )
+        )
+        await engine.durable()
+        engine.close_snapshot = copy_json(view.close_snapshot or {})
+        engine.host_forget()
+        return engine.close_snapshot
+
+    async def async_wait_idle(self) -> None:
+        """Wait until no chunk of this execution is running or owed (e.g. after recover)."""
+        await self._call(self._engine.wait_idle)
 
     # -- persistence ------------------------------------------------------------------
 

@@ -57,6 +57,14 @@ class RunOperations:
         """True while this attempt is still inside what an earlier one recorded."""
         return self._index in self._recorded
 
+    def recorded_seq(self) -> int:
+        """The log seq of the recorded operation at the current index."""
+        return int(self._recorded[self._index][4])
+
+    def peek(self) -> int:
+        """The index the next operation will get."""
+        return self._index
+
     def next(self, kind: str, target: Any) -> tuple[int, RecordedOp | None]:
         """Claim the next operation index; return it and its recorded form, if any."""
         index = self._index

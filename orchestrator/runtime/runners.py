@@ -8,6 +8,7 @@ join progress they make, appended atomically, so a fold never sees half a join.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import warnings
 from collections.abc import Awaitable, Callable
@@ -15,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from orchestrator.errors import FlowDefinitionError, PayloadError
+from orchestrator.errors import ChunkTimeoutError, FlowDefinitionError, PayloadError
 from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
 from orchestrator.events.state import StateSet
+from orchestrator.events.step import ChunkRetrying
 from orchestrator.events.values import JsonValue, to_json_value
 from orchestrator.flow.operators import Operator, OperatorKind
-from orchestrator.runtime.engine import layers_key
+from orchestrator.flow.retry import RetryPolicy
+from orchestrator.runtime.engine import error_record, layers_key
+from orchestrator.runtime.steps import CURRENT_DATA
 
 if TYPE_CHECKING:
     from orchestrator.events.records import JoinUpdate, LayerMark, SignalRecord
@@ -112,36 +116,100 @@ async def _run_chunk(
 ) -> None:
     from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
 
-    engine.record(
-        ChunkStarted(
-            run_id=run.run_id,
-            op_id=op.id,
-            chunk=op.name,
-            signal_id=signal["id"],
-            attempt=run.attempt + 1,
-        )
-    )
+    policy = RetryPolicy.coerce(op.options.get("retry"))
+    timeout = op.options.get("timeout")
     handler = engine.definition.chunk_handlers[op.handler or ""]
-    data = TriggerFlowRuntimeData(engine, run, signal, op)
+    while True:
+        if run.status == "retrying" and run.wake_at is not None:
+            # A durable backoff: the wake time is in the log, so a recovered
+            # execution waits only what is left of it.
+            await engine.clock.sleep_until(run.wake_at)
+        # A run found "started" was interrupted by a crash: the same attempt again.
+        attempt = (
+            run.attempt if run.status == "started" and run.attempt else run.attempt + 1
+        )
+        engine.record(
+            ChunkStarted(
+                run_id=run.run_id,
+                op_id=op.id,
+                chunk=op.name,
+                signal_id=signal["id"],
+                attempt=attempt,
+            )
+        )
+        if run.ops:
+            # This attempt replays logged operations; their reads use the log.
+            await engine.durable()
+        data = TriggerFlowRuntimeData(engine, run, signal, op)
+        token = CURRENT_DATA.set(data)
+        try:
+            async with engine.permits(signal) as held:
+                data.permits = held
+                result = await _with_timeout(
+                    engine, call_handler(handler, data), timeout, op.name, attempt
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the chunk's error is recorded
+            if policy is not None and policy.retries(error, attempt):
+                retry_at = engine.clock.now() + policy.backoff(attempt)
+                engine.record(
+                    ChunkRetrying(
+                        run_id=run.run_id,
+                        attempt=attempt,
+                        error=error_record(error),
+                        retry_at=retry_at,
+                    )
+                )
+                continue
+            engine.fail_run(run, error)
+            return
+        finally:
+            CURRENT_DATA.reset(token)
+        if data.is_pause_result(result):
+            data.complete_paused(result)
+            return
+        try:
+            value = to_json_value(result, f"chunk {op.name!r} return value")
+        except PayloadError as error:
+            engine.fail_run(run, error)
+            return
+        assert op.continuation is not None
+        _complete(engine, run, [_emit(engine, run, 0, op.continuation, value, signal)])
+        return
+
+
+async def _with_timeout(
+    engine: ExecutionEngine,
+    work: Awaitable[Any],
+    limit: float | None,
+    chunk: str,
+    attempt: int,
+) -> Any:
+    """Await ``work`` with a deadline measured on the engine's clock.
+
+    Not ``asyncio.timeout``: the deadline must follow the injected clock so that
+    tests drive it with a FakeClock.
+    """
+    if limit is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    timer = asyncio.ensure_future(
+        engine.clock.sleep_until(engine.clock.now() + limit)
+    )
     try:
-        async with engine.permits(signal) as held:
-            data.permits = held
-            result = await call_handler(handler, data)
+        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
+        task.cancel()
+        timer.cancel()
         raise
-    except Exception as error:  # noqa: BLE001 - the chunk's error is recorded
-        engine.fail_run(run, error)
-        return
-    if data.is_pause_result(result):
-        data.complete_paused(result)
-        return
-    try:
-        value = to_json_value(result, f"chunk {op.name!r} return value")
-    except PayloadError as error:
-        engine.fail_run(run, error)
-        return
-    assert op.continuation is not None
-    _complete(engine, run, [_emit(engine, run, 0, op.continuation, value, signal)])
+    if task.done():
+        timer.cancel()
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    raise ChunkTimeoutError(engine.id, chunk, float(limit), attempt)
 
 
 # -- when ----------------------------------------------------------------------------

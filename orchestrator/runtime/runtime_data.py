@@ -25,6 +25,7 @@ from orchestrator.projection.paths import MISSING, copy_json, get_path
 from orchestrator.runtime.emits import EmitMixin
 from orchestrator.runtime.namespaces import FlowStateNamespace, StateNamespace
 from orchestrator.runtime.operations import RunOperations
+from orchestrator.runtime.steps import StepMixin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -55,7 +56,7 @@ def _check_key(key: Any) -> str:
     return key
 
 
-class TriggerFlowRuntimeData(EmitMixin):
+class TriggerFlowRuntimeData(EmitMixin, StepMixin):
     """Everything a chunk can see and do: its input, state, flow data, resources, emits."""
 
     def __init__(
@@ -158,7 +159,13 @@ class TriggerFlowRuntimeData(EmitMixin):
         return self._ops.call(self._get_state, key, default)
 
     def _get_state(self, key: str | None, default: Any) -> Any:
-        state = self._engine.view.state
+        if self._ops.replaying:
+            # Re-executing what an earlier attempt logged: read the state as it was
+            # when that attempt performed this operation, so the unlogged tail of
+            # the run is computed from what the original saw.
+            state = self._engine.state_before(self._ops.recorded_seq())
+        else:
+            state = self._engine.view.state
         if key is None:
             return copy_json(state)
         found = get_path(state, _check_key(key), MISSING)

@@ -1,0 +1,105 @@
+"""Crash recovery: find the executions of a flow that are not closed and resume them.
+
+A process that died left its executions' logs behind; the fold of each log says
+exactly which chunk runs were owed or in flight. Recovery claims the execution's
+lease (so two recovering processes never both run it), folds the log again
+*after* claiming, and starts every pending run with its recorded id; operations
+the dead process already logged are skipped by key, so only the unlogged tail of
+each run takes effect. Executions waiting on an interrupt stay waiting.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.projection.execution import ExecutionStatus, LifecycleState
+from orchestrator.runtime.engine import ExecutionEngine
+from orchestrator.runtime.execution import TriggerFlowExecution
+from orchestrator.runtime.owner import owner_is_dead, process_owner
+from orchestrator.runtime.rebuild import EXECUTION_KINDS, check_definition, read_view
+from orchestrator.runtime.resources import RuntimeResources
+
+if TYPE_CHECKING:
+    from orchestrator.store.base import StreamInfo
+    from orchestrator.trigger_flow import TriggerFlow
+
+__all__ = ["RECOVERABLE_STATUSES", "held_elsewhere", "recover_executions"]
+
+RECOVERABLE_STATUSES = (
+    ExecutionStatus.CREATED,
+    ExecutionStatus.RUNNING,
+    ExecutionStatus.WAITING,
+    ExecutionStatus.FAILED,
+)
+
+
+def held_elsewhere(info: StreamInfo, owner: str, now: float) -> bool:
+    """True while another live process holds the execution's lease."""
+    if info.owner is None or info.owner == owner:
+        return False
+    if info.lease_until is None or info.lease_until <= now:
+        return False
+    return not owner_is_dead(info.owner)
+
+
+def claim(store: Any, info: StreamInfo, owner: str, ttl: float) -> bool:
+    """Take the lease of an execution (stealing it from a provably dead owner)."""
+    steal = (
+        info.owner
+        if info.owner and info.owner != owner and owner_is_dead(info.owner)
+        else None
+    )
+    if steal is not None:
+        try:
+            return bool(store.claim(info.stream_id, owner, ttl, steal_from=steal))
+        except TypeError:  # a backend without lease stealing: wait for expiry
+            pass
+    return bool(store.claim(info.stream_id, owner, ttl))
+
+
+async def recover_executions(
+    flow: TriggerFlow,
+    *,
+    runtime_resources: dict[str, Any] | None = None,
+    allow_definition_change: bool = False,
+) -> list[TriggerFlowExecution]:
+    """Resume every execution of ``flow`` that is not closed and not run elsewhere."""
+    store = flow.store
+    owner = process_owner()
+    ttl = flow.lease_ttl
+    live = {engine.id: engine for engine in flow.live_engines()}
+    infos: list[StreamInfo] = []
+    for kind in EXECUTION_KINDS:
+        infos.extend(
+            store.list_streams(
+                kind=kind, flow_name=flow.name, status=RECOVERABLE_STATUSES
+            )
+        )
+    infos.sort(key=lambda info: (info.created_at, info.stream_id))
+    handles: list[TriggerFlowExecution] = []
+    for info in infos:
+        engine = live.get(info.stream_id)
+        if engine is not None:
+            handles.append(engine.handle)
+            continue
+        if held_elsewhere(info, owner, flow.clock.now()):
+            continue
+        view, info = read_view(store, info.stream_id)
+        if view.lifecycle == LifecycleState.CLOSED:
+            continue
+        check_definition(flow, view, allow_definition_change)
+        if view.runs:
+            if not claim(store, info, owner, ttl):
+                continue
+            # Fold again after claiming: the previous owner may have appended.
+            view, info = read_view(store, info.stream_id)
+        resources = RuntimeResources(flow.flow_resources, runtime_resources)
+        engine = ExecutionEngine(flow, view, resources, owner=owner, lease_ttl=ttl)
+        engine.after_rebuild(allow_definition_change)
+        flow.register_engine(engine)
+        handle = TriggerFlowExecution(engine)
+        engine.bind()
+        engine.resume_pending()
+        engine.drive_to_close()
+        handles.append(handle)
+    return handles

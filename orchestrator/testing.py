@@ -1,0 +1,237 @@
+"""Testing helpers for users' own flows: replay-equivalence as a test.
+
+The guarantee users rely on is that an execution rebuilt from its log is the
+execution that ran. These helpers make that a one-line assertion in a test
+suite, and give hypothesis strategies that drive flows with random programs::
+
+    from orchestrator.testing import assert_replay_equivalent, throwaway_store
+
+    async def test_my_flow_replays():
+        with throwaway_store(my_flow):
+            execution = my_flow.create_execution(auto_close=False)
+            await execution.async_start({"doc": "x"})
+            await assert_replay_equivalent(execution)
+
+Hypothesis is only imported by :func:`event_programs` and :func:`json_values`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.clock import FakeClock
+from orchestrator.events.codec import loads
+from orchestrator.projection.projector import fold
+from orchestrator.runtime.interrupts import pending_interrupts
+from orchestrator.store.memory import InMemoryEventStore
+from orchestrator.store.open import open_store
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.execution import TriggerFlowExecution
+    from orchestrator.store.base import EventStore
+    from orchestrator.trigger_flow import TriggerFlow
+
+__all__ = [
+    "FakeClock",
+    "ReplayMismatchError",
+    "assert_replay_equivalent",
+    "event_programs",
+    "fold_execution",
+    "json_values",
+    "run_program",
+    "throwaway_store",
+]
+
+
+class ReplayMismatchError(AssertionError):
+    """The fold of an execution's log differs from the live execution."""
+
+
+def fold_execution(store: EventStore, execution_id: str) -> ExecutionView:
+    """Fold an execution's whole stream from seq 1 (ignoring snapshots)."""
+    return fold(execution_id, store.read_stream(execution_id))
+
+
+def _comparable(view: ExecutionView) -> dict[str, Any]:
+    data = view.to_json()
+    data["interrupts"] = pending_interrupts(view)
+    return data
+
+
+def _diff(live: dict[str, Any], folded: dict[str, Any]) -> str:
+    keys = sorted(set(live) | set(folded))
+    lines = [
+        f"  {k}: live={live.get(k)!r} log={folded.get(k)!r}"
+        for k in keys
+        if live.get(k) != folded.get(k)
+    ]
+    return "\n".join(lines[:20])
+
+
+async def assert_replay_equivalent(
+    execution: TriggerFlowExecution, *, fresh_process: bool = False
+) -> ExecutionView:
+    """Assert that folding the execution's log gives exactly the live execution.
+
+    Compares everything the view holds: status, lifecycle, state, pending runs and
+    interrupts, join progress, resource keys. With ``fresh_process`` the log is
+    also folded in a new Python process (SQLite stores only), which catches
+    state that lives in memory instead of in the log.
+    """
+    await execution.async_save()  # waits until everything is durable
+    engine = execution._engine
+    live = _comparable(engine.view)
+    folded_view = fold_execution(engine.store, execution.id)
+    folded = _comparable(folded_view)
+    if live != folded:
+        raise ReplayMismatchError(
+            f"execution {execution.id}: the fold of its log differs from the live "
+            f"execution:\n{_diff(live, folded)}"
+        )
+    if fresh_process:
+        path = getattr(engine.store, "path", None)
+        if path is None:
+            raise ValueError("fresh_process=True needs an SQLite store (a file)")
+        other = _fold_in_subprocess(str(path), execution.id)
+        if other != folded:
+            raise ReplayMismatchError(
+                f"execution {execution.id}: a fresh process folds a different view:\n"
+                f"{_diff(folded, other)}"
+            )
+    return folded_view
+
+
+_FOLD_SCRIPT = """
+import sys
+import orjson
+from orchestrator.store.sqlite import SQLiteEventStore
+from orchestrator.testing import fold_execution, _comparable
+store = SQLiteEventStore(sys.argv[1], read_only=True)
+view = fold_execution(store, sys.argv[2])
+sys.stdout.buffer.write(orjson.dumps(_comparable(view)))
+"""
+
+
+def _fold_in_subprocess(path: str, execution_id: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", _FOLD_SCRIPT, path, execution_id],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
+    folded: dict[str, Any] = loads(result.stdout)
+    return folded
+
+
+@contextlib.contextmanager
+def throwaway_store(flow: TriggerFlow, kind: str = "memory") -> Iterator[EventStore]:
+    """Run ``flow`` on a fresh store for the duration of the block.
+
+    ``kind="memory"`` (default) or ``"sqlite"`` (a temporary file, removed after).
+    """
+    previous = flow._store
+    with tempfile.TemporaryDirectory(prefix="triggerlog-test-") as tmp:
+        store: EventStore
+        if kind == "memory":
+            store = InMemoryEventStore(clock=flow.clock)
+        elif kind == "sqlite":
+            store = open_store(os.path.join(tmp, "test.db"), clock=flow.clock)
+        else:
+            raise ValueError(f"kind must be 'memory' or 'sqlite', got {kind!r}")
+        flow._store = store
+        flow.flow_data.reset()
+        try:
+            yield store
+        finally:
+            store.close()
+            flow._store = previous
+            flow.flow_data.reset()
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramStep:
+    """One step of an event program: an external emit, a flow_data write or a close."""
+
+    action: str
+    name: str = ""
+    value: Any = None
+
+
+def json_values(max_leaves: int = 6) -> Any:
+    """Hypothesis strategy of JSON values (finite floats, str keys)."""
+    from hypothesis import strategies as st
+
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**53), max_value=2**53)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(max_size=12)
+    )
+    return st.recursive(
+        scalars,
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=6), children, max_size=3)
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+def event_programs(
+    events: list[str], *, flow_data_keys: list[str] | None = None, max_steps: int = 12
+) -> Any:
+    """Hypothesis strategy of programs: emits of ``events``, flow_data writes, a close."""
+    from hypothesis import strategies as st
+
+    step = st.builds(
+        ProgramStep, st.just("emit"), st.sampled_from(events), json_values()
+    )
+    if flow_data_keys:
+        step = step | st.builds(
+            ProgramStep,
+            st.just("set_flow_data"),
+            st.sampled_from(flow_data_keys),
+            json_values(),
+        )
+    return st.lists(step, max_size=max_steps).map(
+        lambda steps: [*steps, ProgramStep("close")]
+    )
+
+
+async def run_program(
+    flow: TriggerFlow,
+    program: list[ProgramStep],
+    *,
+    start_input: Any = None,
+    runtime_resources: dict[str, Any] | None = None,
+    check_every_step: bool = True,
+) -> TriggerFlowExecution:
+    """Run ``program`` against a new execution, asserting replay-equivalence as it goes."""
+    execution = flow.create_execution(
+        auto_close=False, runtime_resources=runtime_resources
+    )
+    await execution.async_start(start_input)
+    await assert_replay_equivalent(execution)
+    for step in program:
+        if step.action == "emit":
+            await execution.async_emit(step.name, step.value)
+        elif step.action == "set_flow_data":
+            await flow.async_set_flow_data(step.name, step.value, no_warning=True)
+            await execution.async_wait_idle()
+        elif step.action == "close":
+            await execution.async_close()
+        else:
+            raise ValueError(f"unknown program step {step.action!r}")
+        if check_every_step:
+            await assert_replay_equivalent(execution)
+    return execution

@@ -13,6 +13,7 @@ The tree::
     ├── InterruptError
     │   ├── InterruptNotWaitingError (ValueError)
     │   ├── ResumeConflictError (ValueError)
+    │   ├── ResumeValueError (ValueError)  the value does not match the schema
     │   └── PauseNotAllowedError (RuntimeError)
     ├── MissingResourceError (KeyError)    a runtime resource was not injected
     ├── PayloadError (TypeError)           a value that is not JSON
@@ -66,6 +67,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "ReplayError",
     "ResumeConflictError",
+    "ResumeValueError",
     "SchemaVersionError",
     "SnapshotContractError",
     "StorageCorruptError",
@@ -177,6 +179,10 @@ class InterruptNotWaitingError(InterruptError, ValueError):
 
 class ResumeConflictError(InterruptError, ValueError):
     """The same resume_request_id was used with a different value."""
+
+
+class ResumeValueError(InterruptError, ValueError):
+    """A resume value does not match the interrupt's response_payload_schema."""
 
 
 class PauseNotAllowedError(InterruptError, RuntimeError):

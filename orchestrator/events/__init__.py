@@ -25,6 +25,11 @@ from orchestrator.events.flow_state import (
     FlowDataWritten,
     FlowDefined,
 )
+from orchestrator.events.interrupt import (
+    InterruptCancelled,
+    InterruptRaised,
+    InterruptResolved,
+)
 from orchestrator.events.records import ErrorRecord, JoinUpdate, LayerMark, SignalRecord
 from orchestrator.events.state import (
     ResourceKeyDeleted,
@@ -61,6 +66,9 @@ __all__ = [
     "FlowDataSet",
     "FlowDataWritten",
     "FlowDefined",
+    "InterruptCancelled",
+    "InterruptRaised",
+    "InterruptResolved",
     "JoinUpdate",
     "JsonValue",
     "LayerMark",

@@ -6,7 +6,7 @@ with no per-field conversion.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from orchestrator.events.values import JsonValue
@@ -33,6 +33,7 @@ class SignalRecord(TypedDict):
     cascade: str
     layers: list[LayerMark]
     targets: list[str]
+    meta: NotRequired[dict[str, Any]]
 
 
 class ErrorRecord(TypedDict):

@@ -124,6 +124,7 @@ class ExecutionView:
     cascades: dict[str, int] = field(default_factory=dict)
     joins: dict[str, dict[str, dict[str, JsonValue]]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    interrupts: dict[str, dict[str, Any]] = field(default_factory=dict)
     external_signals: int = 0
     last_seq: int = 0
 
@@ -161,6 +162,7 @@ class ExecutionView:
             "cascades": dict(self.cascades),
             "joins": copy_json(self.joins),
             "errors": copy_json(self.errors),
+            "interrupts": copy_json(self.interrupts),
             "external_signals": self.external_signals,
             "last_seq": self.last_seq,
         }
@@ -194,6 +196,7 @@ class ExecutionView:
             cascades=dict(data["cascades"]),
             joins=copy_json(data["joins"]),
             errors=copy_json(data["errors"]),
+            interrupts=copy_json(data.get("interrupts", {})),
             external_signals=data["external_signals"],
             last_seq=data["last_seq"],
         )

@@ -14,6 +14,7 @@ from orchestrator.errors import CorruptEventError
 from orchestrator.events import chunk as ev_chunk
 from orchestrator.events import execution as ev_exec
 from orchestrator.events import flow_state as ev_flow
+from orchestrator.events import interrupt as ev_interrupt
 from orchestrator.events import state as ev_state
 from orchestrator.events import step as ev_step
 from orchestrator.events.codec import decode
@@ -198,6 +199,60 @@ def _chunk_retrying(
         run.wake_at = e.retry_at
 
 
+def _refresh_waiting(view: ExecutionView) -> None:
+    if view.status in ExecutionStatus.TERMINAL:
+        return
+    waiting = any(i.get("status") == "waiting" for i in view.interrupts.values())
+    if waiting:
+        view.status = ExecutionStatus.WAITING
+    elif view.status == ExecutionStatus.WAITING:
+        view.status = (
+            ExecutionStatus.RUNNING
+            if view.started_at is not None
+            else ExecutionStatus.CREATED
+        )
+
+
+def _interrupt_raised(
+    view: ExecutionView, e: ev_interrupt.InterruptRaised, seq: int, at: float
+) -> None:
+    record = dict(e.interrupt)
+    record["status"] = "waiting"
+    record["created_at"] = at
+    record["seq"] = seq
+    view.interrupts[record["id"]] = record
+    _record_op(view, e.run_id, e.op, "pause", record["id"], record["id"], seq)
+    _refresh_waiting(view)
+
+
+def _interrupt_resolved(
+    view: ExecutionView, e: ev_interrupt.InterruptResolved, seq: int, at: float
+) -> None:
+    record = view.interrupts.get(e.interrupt_id)
+    if record is not None:
+        record["status"] = "resolved"
+        record["resolved_at"] = at
+        record["resolved_seq"] = seq
+        record["resume_value"] = copy_json(e.value)
+        record["resume_request_id"] = e.resume_request_id
+        record["resolved_by"] = e.resolved_by
+        record["resolved_via"] = e.via
+    for signal in e.emits:
+        _add_signal(view, signal)
+    _refresh_waiting(view)
+
+
+def _interrupt_cancelled(
+    view: ExecutionView, e: ev_interrupt.InterruptCancelled, seq: int, at: float
+) -> None:
+    record = view.interrupts.get(e.interrupt_id)
+    if record is not None:
+        record["status"] = "cancelled"
+        record["cancelled_reason"] = e.reason
+        record["resolved_seq"] = seq
+    _refresh_waiting(view)
+
+
 def _chunk_started(
     view: ExecutionView, e: ev_chunk.ChunkStarted, seq: int, at: float
 ) -> None:
@@ -349,6 +404,9 @@ _HANDLERS: dict[type[Event], Callable[[ExecutionView, Any, int, float], None]] =
     ev_step.TimerStarted: _timer_started,
     ev_step.TimerFired: _timer_fired,
     ev_step.ChunkRetrying: _chunk_retrying,
+    ev_interrupt.InterruptRaised: _interrupt_raised,
+    ev_interrupt.InterruptResolved: _interrupt_resolved,
+    ev_interrupt.InterruptCancelled: _interrupt_cancelled,
 }
 
 

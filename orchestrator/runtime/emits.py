@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.events.values import to_json_value
+from orchestrator.runtime.interrupts import resolve_by_emit
 from orchestrator.runtime.loop import run_sync
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class EmitMixin:
             # Emitted before a crash: its handlers are already owed in the log.
             return None if detached else str(recorded[3])
         engine = self._engine
+        resolve_by_emit(engine, event, json_value)
         run_id = self._ops.run.run_id
         signal_id = engine.op_signal_id(run_id, index)
         signal = engine.signal(

@@ -181,10 +181,13 @@ class ExecutionEngine:
     ) -> asyncio.Future[Any] | None:
         """Submit buffered events (plus ``extra`` requests) as one atomic unit."""
         self._flush_handle = None
-        if not self._buffer and not extra and not self._extra:
+        status_changed = (
+            self.view.status != self._written_status and self._buffer_base > 0
+        )
+        if not self._buffer and not extra and not self._extra and not status_changed:
             return self._last_future
         requests: list[AppendRequest] = []
-        if self._buffer:
+        if self._buffer or status_changed:
             events, self._buffer = self._buffer, []
             status = self.view.status
             meta = self.stream_meta
@@ -271,6 +274,55 @@ class ExecutionEngine:
                 await self.handle.async_close(reason="auto_close")
         else:
             self.flush()
+
+    async def record_confirmed(self, event: Event, *, busy: bool) -> None:
+        """Append ``event`` and apply it only once the log accepted it.
+
+        For decisions other processes may race on (resolving an interrupt): the
+        append names the head this process expects, so a ConcurrencyError means
+        someone else appended first and the live view is left untouched.
+        While this process is itself running chunks of the execution, it holds
+        the lease (others are fenced), so the ordinary pipelined path is used.
+        """
+        if self._tasks:
+            self.record(event)
+            return
+        await self.durable()
+        type_name, data = encode(event)
+        if len(data) > self._max_event_bytes:
+            raise PayloadTooLargeError(
+                self.id, type_name, len(data), self._max_event_bytes
+            )
+        now = self.clock.now()
+        request = AppendRequest(
+            self.id,
+            [NewEvent(type_name, data, now)],
+            self._buffer_base,
+            self.stream_meta,
+            self.owner,
+        )
+        if self.owner is not None and self.lease_ttl is not None and _LEASES:
+            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)  # type: ignore[call-arg]
+        (result,) = await self.store.submit([request])
+        seq = self.view.last_seq + 1
+        apply(self.view, event, seq, now)
+        self._buffer_base = seq
+        self.last_position = result.last_position
+        if self.view.status != self._written_status:
+            self.flush()
+
+    def refresh_from_log(self) -> bool:
+        """Re-fold the view from the log when nothing of this process is in flight."""
+        if self._tasks or self._buffer:
+            return False
+        from orchestrator.projection.projector import fold
+
+        view = fold(self.id, self.store.read_stream(self.id))
+        self.view = view
+        self._buffer_base = view.last_seq
+        self._written_status = view.status
+        self._replay_states.clear()
+        return True
 
     def add_extra(self, request: AppendRequest) -> None:
         """Write ``request`` (another stream) atomically with the next flush."""

@@ -23,6 +23,11 @@ from orchestrator.events.values import to_json_value
 from orchestrator.flow.operators import START
 from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.runtime.interrupts import (
+    continue_interrupt,
+    pending_interrupts,
+    resolve_by_emit,
+)
 from orchestrator.runtime.loop import background_loop, run_in_loop, run_sync
 
 if TYPE_CHECKING:
@@ -188,6 +193,7 @@ class TriggerFlowExecution:
                 await engine.durable()
             return
         json_value = to_json_value(value, f"emit({event!r})")
+        resolve_by_emit(engine, event, json_value)
         signal = engine.external_signal(event, json_value, source="runtime")
         engine.emit_signal(signal)
         await engine.wait_cascade(signal["cascade"])
@@ -294,6 +300,47 @@ class TriggerFlowExecution:
         engine.close_snapshot = copy_json(view.close_snapshot or {})
         engine.host_forget()
         return engine.close_snapshot
+
+    # -- interrupts -------------------------------------------------------------------
+
+    def get_pending_interrupts(self) -> dict[str, Any]:
+        """Waiting interrupts by id: type, payload, resume_to, the chunk that paused..."""
+        return pending_interrupts(self._engine.view)
+
+    def get_interrupt(self, interrupt_id: str) -> dict[str, Any] | None:
+        """One interrupt record (waiting, resolved or cancelled), or None."""
+        record = self._engine.view.interrupts.get(interrupt_id)
+        return copy_json(record) if record is not None else None
+
+    async def async_continue_with(
+        self,
+        interrupt_id: str,
+        value: Any = None,
+        *,
+        resume_request_id: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Resolve a waiting interrupt with ``value`` and resume its branch.
+
+        Returns after the resumed branch's handlers finished and everything is
+        durable. Of two concurrent calls (even in different processes) exactly one
+        wins; the other raises InterruptNotWaitingError. Repeating a call with the
+        same ``resume_request_id`` and value is a no-op returning the record.
+        """
+        return await self._call(  # type: ignore[no-any-return]
+            continue_interrupt, self._engine, interrupt_id, value, resume_request_id
+        )
+
+    def continue_with(
+        self,
+        interrupt_id: str,
+        value: Any = None,
+        *,
+        resume_request_id: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Synchronous :meth:`async_continue_with`."""
+        return self._sync(  # type: ignore[no-any-return]
+            continue_interrupt, self._engine, interrupt_id, value, resume_request_id
+        )
 
     async def async_wait_idle(self) -> None:
         """Wait until no chunk of this execution is running or owed (e.g. after recover)."""

@@ -1,23 +1,353 @@
-"""Interrupts: pause_for / continue_with on the event log."""
+"""Interrupts: ``pause_for`` / ``continue_with`` on the event log.
+
+A pause blocks only its own branch: the chunk run that paused completes with no
+continuation, the interrupt record keeps that run's own signal (its value and
+fan-out marks), and every other branch keeps running. Resolving it appends one
+event that both marks it resolved and carries the signals that resume the
+branch, appended only if the log's head is where this process expects it: of
+two processes racing to resolve one interrupt, exactly one append lands.
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.errors import (
+    ConcurrencyError,
+    FlowDefinitionError,
+    InterruptError,
+    InterruptNotWaitingError,
+    LifecycleError,
+    PauseNotAllowedError,
+    ResumeConflictError,
+    ResumeValueError,
+)
+from orchestrator.events.interrupt import (
+    InterruptCancelled,
+    InterruptRaised,
+    InterruptResolved,
+)
+from orchestrator.events.json_schema import check_schema, validation_error
+from orchestrator.events.values import to_json_value
+from orchestrator.ids import derive_id
+from orchestrator.projection.execution import ExecutionStatus, LifecycleState
+from orchestrator.projection.paths import copy_json
+
 if TYPE_CHECKING:
+    from orchestrator.events.records import SignalRecord
     from orchestrator.projection.execution import ExecutionView
     from orchestrator.runtime.engine import ExecutionEngine
 
-__all__ = ["pending_interrupts", "settle_interrupts_for_close"]
+__all__ = [
+    "TriggerFlowPauseSignal",
+    "continue_interrupt",
+    "pending_interrupts",
+    "raise_interrupt",
+    "resolve_by_emit",
+    "settle_interrupts_for_close",
+]
+
+
+class TriggerFlowPauseSignal(dict[str, Any]):
+    """What ``pause_for`` returns; a chunk returns it to pause its branch."""
+
+
+def pending_interrupts(view: ExecutionView) -> dict[str, Any]:
+    """The waiting interrupts of a view, by id (copies)."""
+    return {
+        interrupt_id: copy_json(record)
+        for interrupt_id, record in view.interrupts.items()
+        if record.get("status") == "waiting"
+    }
+
+
+def _resume_target(resume_to: Any, resume_event: str | None) -> Any:
+    if resume_to is None:
+        return {"event": resume_event} if resume_event else "next"
+    if resume_to in ("next", "self"):
+        return resume_to
+    if (
+        isinstance(resume_to, dict)
+        and set(resume_to) == {"event"}
+        and isinstance(resume_to["event"], str)
+    ):
+        return {"event": resume_to["event"]}
+    raise FlowDefinitionError(
+        f"pause_for(resume_to=...): use 'next', 'self' or {{'event': name}}, got {resume_to!r}"
+    )
+
+
+def raise_interrupt(
+    engine: ExecutionEngine,
+    run_id: str,
+    index: int,
+    op: Any,
+    signal: SignalRecord,
+    *,
+    kind: str,
+    payload: Any,
+    resume_to: Any,
+    resume_event: str | None,
+    interrupt_id: str,
+    max_resumes: int,
+    request_payload_schema: Any,
+    response_payload_schema: Any,
+    extra: dict[str, Any],
+) -> TriggerFlowPauseSignal:
+    """Record an InterruptRaised for operation ``index`` of ``run_id``."""
+    if engine.hidden:
+        raise PauseNotAllowedError(
+            "pause_for(...) requires an exposed execution handle: flow.start() and "
+            "flow.async_start() hide theirs, so nothing could continue_with(). Use "
+            "execution = flow.create_execution(auto_close=False) and "
+            "await execution.async_start(...) instead."
+        )
+    for name, schema in (
+        ("request_payload_schema", request_payload_schema),
+        ("response_payload_schema", response_payload_schema),
+    ):
+        if schema is not None:
+            problem = check_schema(schema)
+            if problem:
+                raise FlowDefinitionError(f"pause_for({name}=...): {problem}")
+    target = _resume_target(resume_to, resume_event)
+    json_payload = to_json_value(payload, "pause_for(payload=...)")
+    if request_payload_schema is not None:
+        problem = validation_error(json_payload, request_payload_schema)
+        if problem:
+            raise ResumeValueError(
+                f"pause_for(payload=...) does not match request_payload_schema: {problem}"
+            )
+    resume = (signal.get("meta") or {}).get("resume") or {}
+    resume_count = 0
+    if resume and target == "self":
+        resume_count = int(resume.get("resume_count", 0)) + 1
+        if resume_count > max_resumes:
+            raise InterruptError(
+                f"execution {engine.id!r}: self resume limit reached: interrupt "
+                f"{resume.get('interrupt_id')!r} was resumed {resume_count} times "
+                f"(max_resumes={max_resumes}); raise max_resumes or resume to 'next'"
+            )
+    record: dict[str, Any] = {
+        "id": interrupt_id,
+        "type": kind,
+        "payload": json_payload,
+        "resume_to": target,
+        "resume_event": target["event"] if isinstance(target, dict) else None,
+        "max_resumes": max_resumes,
+        "resume_count": resume_count,
+        "request_payload_schema": to_json_value(
+            request_payload_schema, "request_payload_schema"
+        ),
+        "response_payload_schema": to_json_value(
+            response_payload_schema, "response_payload_schema"
+        ),
+        "execution_id": engine.id,
+        "flow_name": engine.view.flow_name,
+        "run_id": run_id,
+        "op_id": op.id,
+        "chunk": op.name,
+        "signal": copy_json(dict(signal)),
+        "continuation_event": op.continuation,
+        "extra": to_json_value(extra, "pause_for extra"),
+    }
+    engine.record(InterruptRaised(run_id=run_id, op=index, interrupt=record))
+    return TriggerFlowPauseSignal(
+        interrupt_id=interrupt_id,
+        type=kind,
+        payload=copy_json(json_payload),
+        status="waiting",
+    )
+
+
+def default_interrupt_id(run_id: str, index: int) -> str:
+    """A deterministic id: re-executing the run raises the same interrupt."""
+    return derive_id("i", run_id, index)
+
+
+def _resume_signals(
+    engine: ExecutionEngine, record: dict[str, Any], value: Any
+) -> list[SignalRecord]:
+    signal = record["signal"]
+    target = record["resume_to"]
+    interrupt_id = record["id"]
+    resume_meta = {
+        "resume": {
+            "interrupt_id": interrupt_id,
+            "value": copy_json(value),
+            "resume_count": record.get("resume_count", 0),
+        }
+    }
+    if target == "next":
+        event = record.get("continuation_event")
+        if not event:
+            return []
+        signal_id = derive_id("s", interrupt_id, "next")
+        resumed = engine.signal(
+            signal_id,
+            event,
+            value,
+            source="interrupt",
+            cascade=signal_id,
+            layers=signal["layers"],
+        )
+    elif target == "self":
+        signal_id = derive_id("s", interrupt_id, "self")
+        resumed = engine.signal(
+            signal_id,
+            signal["event"],
+            signal["value"],
+            trigger_type=signal["type"],
+            source="interrupt",
+            cascade=signal_id,
+            layers=signal["layers"],
+        )
+        resumed["targets"] = [record["op_id"]]
+    else:
+        signal_id = derive_id("s", interrupt_id, "event")
+        resumed = engine.signal(
+            signal_id,
+            target["event"],
+            value,
+            source="interrupt",
+            cascade=signal_id,
+            layers=signal["layers"],
+        )
+    resumed["meta"] = resume_meta
+    return [resumed]
+
+
+async def continue_interrupt(
+    engine: ExecutionEngine,
+    interrupt_id: str,
+    value: Any,
+    resume_request_id: str | None,
+) -> dict[str, Any] | None:
+    """Resolve a waiting interrupt and resume its branch; return its record."""
+    from orchestrator.runtime.execution import LifecycleWarning
+
+    engine.bind()
+    view = engine.view
+    if view.lifecycle == LifecycleState.CLOSED:
+        warnings.warn(
+            f"Execution {engine.id!r} ignored continue_with({interrupt_id!r}) because "
+            "lifecycle state is 'closed'",
+            LifecycleWarning,
+            stacklevel=3,
+        )
+        return None
+    json_value = to_json_value(value, f"continue_with({interrupt_id!r})")
+    await engine.durable()
+    for _ in range(5):
+        record = engine.view.interrupts.get(interrupt_id)
+        if _already_settled(
+            engine, record, interrupt_id, json_value, resume_request_id
+        ):
+            return copy_json(record)  # type: ignore[no-any-return]
+        assert record is not None
+        schema = record.get("response_payload_schema")
+        if schema is not None:
+            problem = validation_error(json_value, schema)
+            if problem:
+                raise ResumeValueError(
+                    f"execution {engine.id!r}: continue_with({interrupt_id!r}) value does "
+                    f"not match response_payload_schema: {problem}; nothing was written"
+                )
+        emits = _resume_signals(engine, record, json_value)
+        event = InterruptResolved(
+            interrupt_id=interrupt_id,
+            value=json_value,
+            resume_request_id=resume_request_id,
+            resolved_by=engine.owner,
+            emits=emits,
+        )
+        try:
+            await engine.record_confirmed(event, busy=any(s["targets"] for s in emits))
+        except ConcurrencyError:
+            # Someone else appended first (another process resolving it?): read
+            # the log again and decide on what it now says.
+            if not engine.refresh_from_log():
+                raise
+            continue
+        for signal in emits:
+            engine.spawn(signal)
+        for signal in emits:
+            if signal["targets"]:
+                await engine.wait_cascade(signal["cascade"])
+        await engine.durable()
+        return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
+    raise InterruptError(
+        f"execution {engine.id!r}: continue_with({interrupt_id!r}) kept conflicting"
+    )
+
+
+def _already_settled(
+    engine: ExecutionEngine,
+    record: dict[str, Any] | None,
+    interrupt_id: str,
+    value: Any,
+    resume_request_id: str | None,
+) -> bool:
+    if record is None:
+        pending = sorted(pending_interrupts(engine.view))
+        raise InterruptNotWaitingError(
+            f"execution {engine.id!r} has no interrupt {interrupt_id!r}; waiting: {pending}"
+        )
+    status = record.get("status")
+    if status == "waiting":
+        return False
+    if (
+        status == "resolved"
+        and resume_request_id is not None
+        and (record.get("resume_request_id") == resume_request_id)
+    ):
+        if record.get("resume_value") == value:
+            return True
+        raise ResumeConflictError(
+            f"execution {engine.id!r}: conflicting resume_request_id {resume_request_id!r} "
+            f"for interrupt {interrupt_id!r}: it resolved it with "
+            f"{record.get('resume_value')!r}, not {value!r}"
+        )
+    by = record.get("resolved_by") or "another continue_with"
+    raise InterruptNotWaitingError(
+        f"execution {engine.id!r}: interrupt {interrupt_id!r} is not waiting: it was "
+        f"{status} by {by} at seq {record.get('resolved_seq')}. Check "
+        "get_pending_interrupts() for what is still waiting."
+    )
+
+
+def resolve_by_emit(engine: ExecutionEngine, event: str, value: Any) -> None:
+    """An emit of an interrupt's resume event resolves it (the emit itself resumes)."""
+    for interrupt_id, record in list(engine.view.interrupts.items()):
+        if record.get("status") == "waiting" and record.get("resume_event") == event:
+            engine.record(
+                InterruptResolved(
+                    interrupt_id=interrupt_id,
+                    value=value,
+                    via="emit",
+                    resolved_by=engine.owner,
+                )
+            )
 
 
 async def settle_interrupts_for_close(
     engine: ExecutionEngine, policy: str
 ) -> str | None:
     """Apply the close policy to waiting interrupts; return a forced status or None."""
-    return None
-
-
-def pending_interrupts(view: ExecutionView) -> dict[str, Any]:
-    """The waiting interrupts of a view, by id."""
-    return {}
+    if policy not in ("error", "cancel"):
+        raise ValueError(
+            f"pending_interrupts must be 'error' or 'cancel', got {policy!r}"
+        )
+    waiting = sorted(pending_interrupts(engine.view))
+    if not waiting:
+        return None
+    if policy == "error":
+        raise LifecycleError(
+            f"Can not close execution {engine.id!r} while pending interrupts are "
+            f"waiting: {waiting}. Resolve them with continue_with(...), or close with "
+            "pending_interrupts='cancel'."
+        )
+    for interrupt_id in waiting:
+        engine.record(InterruptCancelled(interrupt_id=interrupt_id, reason="closed"))
+    return ExecutionStatus.CANCELLED

@@ -194,9 +194,7 @@ async def _with_timeout(
     if limit is None:
         return await work
     task = asyncio.ensure_future(work)
-    timer = asyncio.ensure_future(
-        engine.clock.sleep_until(engine.clock.now() + limit)
-    )
+    timer = asyncio.ensure_future(engine.clock.sleep_until(engine.clock.now() + limit))
     try:
         await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:

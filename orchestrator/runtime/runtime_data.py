@@ -25,6 +25,7 @@ from orchestrator.projection.paths import MISSING, copy_json, get_path
 from orchestrator.runtime.emits import EmitMixin
 from orchestrator.runtime.namespaces import FlowStateNamespace, StateNamespace
 from orchestrator.runtime.operations import RunOperations
+from orchestrator.runtime.pausing import PauseMixin
 from orchestrator.runtime.steps import StepMixin
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def _check_key(key: Any) -> str:
     return key
 
 
-class TriggerFlowRuntimeData(EmitMixin, StepMixin):
+class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
     """Everything a chunk can see and do: its input, state, flow data, resources, emits."""
 
     def __init__(
@@ -384,16 +385,6 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin):
             self._engine.record(ResourceKeySet(key=key, run_id=run_id, op=index))
         else:
             self._engine.record(ResourceKeyDeleted(key=key, run_id=run_id, op=index))
-
-    # -- interrupts (see orchestrator.runtime.interrupts) ---------------------------------
-
-    def is_pause_result(self, result: Any) -> bool:
-        """True when a handler returned the signal of ``pause_for``."""
-        return False
-
-    def complete_paused(self, result: Any) -> None:
-        """Finish a run that paused."""
-        raise NotImplementedError
 
 
 TriggerFlowEventData = TriggerFlowRuntimeData

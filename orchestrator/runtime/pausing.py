@@ -1,0 +1,202 @@
+"""The interrupt side of the runtime data: ``pause_for`` and what a resumed chunk sees."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.events.chunk import ChunkCompleted
+from orchestrator.projection.paths import copy_json
+from orchestrator.runtime.interrupts import (
+    TriggerFlowPauseSignal,
+    default_interrupt_id,
+    pending_interrupts,
+    raise_interrupt,
+)
+from orchestrator.runtime.loop import run_sync
+
+if TYPE_CHECKING:
+    from orchestrator.events.records import SignalRecord
+    from orchestrator.runtime.engine import ExecutionEngine
+    from orchestrator.runtime.operations import RunOperations
+
+__all__ = ["PauseMixin", "ResumeInfo"]
+
+
+class ResumeInfo:
+    """``data.resume``: the interrupt that resumed this chunk and the value given."""
+
+    __slots__ = ("interrupt", "interrupt_id", "value")
+
+    def __init__(
+        self, interrupt_id: str, value: Any, interrupt: dict[str, Any] | None
+    ) -> None:
+        self.interrupt_id = interrupt_id
+        self.value = value
+        self.interrupt = interrupt
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the resume information."""
+        return {
+            "interrupt_id": self.interrupt_id,
+            "value": copy_json(self.value),
+            "interrupt": copy_json(self.interrupt),
+        }
+
+    def __repr__(self) -> str:
+        return f"ResumeInfo({self.interrupt_id!r}, value={self.value!r})"
+
+
+class PauseMixin:
+    """``pause_for``, ``is_resume``/``resume`` and interrupt queries on ``data``."""
+
+    _ops: RunOperations
+    _engine: ExecutionEngine
+    _signal: SignalRecord
+
+    async def async_pause_for(
+        self,
+        type: str = "pause",  # noqa: A002 - TriggerFlow's keyword
+        payload: Any = None,
+        resume_to: Any = None,
+        resume_event: str | None = None,
+        interrupt_id: str | None = None,
+        max_resumes: int = 1,
+        request_payload_schema: dict[str, Any] | None = None,
+        response_payload_schema: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> TriggerFlowPauseSignal:
+        """Pause this branch until ``continue_with``; return the signal to return.
+
+        The interrupt is durable before this returns, so no other process can
+        see it before it is in the log. Other branches keep running.
+        """
+        pause = self._pause(
+            type,
+            payload,
+            resume_to,
+            resume_event,
+            interrupt_id,
+            max_resumes,
+            request_payload_schema,
+            response_payload_schema,
+            extra,
+        )
+        await self._engine.durable()
+        return pause
+
+    def pause_for(
+        self,
+        type: str = "pause",  # noqa: A002 - TriggerFlow's keyword
+        payload: Any = None,
+        resume_to: Any = None,
+        resume_event: str | None = None,
+        interrupt_id: str | None = None,
+        max_resumes: int = 1,
+        request_payload_schema: dict[str, Any] | None = None,
+        response_payload_schema: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> TriggerFlowPauseSignal:
+        """Synchronous :meth:`async_pause_for` (durable by the next boundary)."""
+        args = (
+            type,
+            payload,
+            resume_to,
+            resume_event,
+            interrupt_id,
+            max_resumes,
+            request_payload_schema,
+            response_payload_schema,
+            extra,
+        )
+        if self._ops.in_loop_thread():
+            return self._pause(*args)
+        assert self._engine.loop is not None
+        return run_sync(self._pause_durably(*args), self._engine.loop)
+
+    async def _pause_durably(self, *args: Any) -> TriggerFlowPauseSignal:
+        pause = self._pause(*args)
+        await self._engine.durable()
+        return pause
+
+    def _pause(
+        self,
+        kind: str,
+        payload: Any,
+        resume_to: Any,
+        resume_event: str | None,
+        interrupt_id: str | None,
+        max_resumes: int,
+        request_schema: Any,
+        response_schema: Any,
+        extra: dict[str, Any],
+    ) -> TriggerFlowPauseSignal:
+        run_id = self._ops.run.run_id
+        index = self._ops.peek()
+        chosen = interrupt_id or default_interrupt_id(run_id, index)
+        index, recorded = self._ops.next("pause", chosen)
+        if recorded is not None:
+            record = self._engine.view.interrupts.get(chosen, {})
+            return TriggerFlowPauseSignal(
+                interrupt_id=chosen,
+                type=record.get("type", kind),
+                payload=copy_json(record.get("payload")),
+                status=record.get("status", "waiting"),
+            )
+        return raise_interrupt(
+            self._engine,
+            run_id,
+            index,
+            self._ops.op,
+            self._signal,
+            kind=kind,
+            payload=payload,
+            resume_to=resume_to,
+            resume_event=resume_event,
+            interrupt_id=chosen,
+            max_resumes=max_resumes,
+            request_payload_schema=request_schema,
+            response_payload_schema=response_schema,
+            extra=extra,
+        )
+
+    def is_pause_result(self, result: Any) -> bool:
+        """True when a handler returned the signal of ``pause_for``."""
+        return isinstance(result, TriggerFlowPauseSignal)
+
+    def complete_paused(self, result: Any) -> None:
+        """The run ends with no continuation: its branch waits on the interrupt."""
+        run = self._ops.run
+        self._engine.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
+
+    @property
+    def is_resume(self) -> bool:
+        """True when this chunk runs because an interrupt was continued."""
+        return bool((self._signal.get("meta") or {}).get("resume"))
+
+    @property
+    def resume(self) -> ResumeInfo | None:
+        """The interrupt id and value this chunk was resumed with (or None)."""
+        info = (self._signal.get("meta") or {}).get("resume")
+        if not info:
+            return None
+        record = self._engine.view.interrupts.get(info["interrupt_id"])
+        return ResumeInfo(
+            info["interrupt_id"], copy_json(info.get("value")), copy_json(record)
+        )
+
+    def get_pending_interrupts(self) -> dict[str, Any]:
+        """Waiting interrupts of this execution, by id."""
+        return pending_interrupts(self._engine.view)
+
+    def get_interrupt(self, interrupt_id: str) -> dict[str, Any] | None:
+        """One interrupt record (any status), or None."""
+        record = self._engine.view.interrupts.get(interrupt_id)
+        return copy_json(record) if record is not None else None
+
+    def get_status(self) -> str:
+        """The execution's status."""
+        return self._engine.view.status
+
+    def is_waiting(self) -> bool:
+        """True while an interrupt of this execution waits."""
+        return self._engine.view.status == "waiting"

@@ -60,6 +60,14 @@ class RuntimeResources(Mapping[str, Any]):
         """Re-inject several resources (after a rebuild or load)."""
         self._own.update(values)
 
+    def replace_local(self, values: Mapping[str, Any]) -> None:
+        """Swap the execution's own layer for ``values`` (a handle loaded anew)."""
+        self._own = dict(values)
+
+    def own(self) -> dict[str, Any]:
+        """The execution's own layer (what create_execution/set_resource injected)."""
+        return {k: v for k, v in self._own.items() if v is not _DELETED}
+
     def missing(self, required: list[str]) -> list[str]:
         """Which of ``required`` are not available."""
         return [key for key in required if key not in self]

@@ -168,10 +168,15 @@ def load_execution(
     host_forget = getattr(host, "forget_engine", None)
     if host_forget is not None:
         host_forget(fresh)
+    injected = fresh.resources.own()
+    if runtime_resources:
+        injected.update(runtime_resources)
     live = {e.id: e for e in host.live_engines()}.get(execution_id)
     if live is not None:
-        if runtime_resources:
-            live.resources.update_local(runtime_resources)
+        # Loaded into the flow object that still runs it: the new handle's
+        # resources are the ones to use from now on, checked like any load.
+        _check_resources(execution_id, live.view, RuntimeResources(host.flow_resources, injected))
+        live.resources.replace_local(injected)
         handle._rebind(live)
         return
     if host.store.get_stream(execution_id) is not None:
@@ -194,6 +199,12 @@ def load_execution(
     if register is not None:
         register(engine)
     handle._rebind(engine)
+
+
+def _check_resources(execution_id: str, view: ExecutionView, resources: RuntimeResources) -> None:
+    missing = resources.missing(sorted(view.resource_keys))
+    if missing:
+        raise MissingResourceError(execution_id, missing, list(resources.keys()))
 
 
 def _import(

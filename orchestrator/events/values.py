@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 
 from orchestrator.errors import PayloadError
 
-__all__ = ["JsonValue", "to_json_value"]
+__all__ = ["JsonValue", "copy_json", "to_json_value"]
 
 JsonValue: TypeAlias = (
     bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -67,6 +67,15 @@ def to_json_value(value: Any, where: str = "value", path: str = "$") -> JsonValu
             to_json_value(item, where, f"{path}[{i}]") for i, item in enumerate(value)
         ]
     return _convert_other(value, where, path)
+
+
+def copy_json(value: Any) -> Any:
+    """Deep copy of a JSON value (scalars are returned as they are)."""
+    if type(value) is dict:
+        return {k: copy_json(v) for k, v in value.items()}
+    if type(value) is list:
+        return [copy_json(v) for v in value]
+    return value
 
 
 def _convert_other(value: Any, where: str, path: str) -> JsonValue:

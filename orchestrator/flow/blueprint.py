@@ -13,7 +13,7 @@ from orchestrator.errors import FlowDefinitionError
 from orchestrator.events.codec import loads
 from orchestrator.flow.definition import BLUEPRINT_VERSION
 from orchestrator.flow.operators import Operator, OperatorKind
-from orchestrator.projection.paths import copy_json
+from orchestrator.events.values import copy_json
 
 if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.events.values import copy_json
+
 if TYPE_CHECKING:
     from orchestrator.events.values import JsonValue
 
@@ -23,15 +25,6 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-
-
-def copy_json(value: Any) -> Any:
-    """Deep copy of a JSON value (scalars are returned as they are)."""
-    if type(value) is dict:
-        return {k: copy_json(v) for k, v in value.items()}
-    if type(value) is list:
-        return [copy_json(v) for v in value]
-    return value
 
 
 def _parent(

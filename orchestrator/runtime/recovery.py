@@ -21,7 +21,7 @@ from orchestrator.runtime.resources import RuntimeResources
 
 if TYPE_CHECKING:
     from orchestrator.store.base import StreamInfo
-    from orchestrator.trigger_flow import TriggerFlow
+    from orchestrator.runtime.host import FlowHost
 
 __all__ = ["RECOVERABLE_STATUSES", "held_elsewhere", "recover_executions"]
 
@@ -58,7 +58,7 @@ def claim(store: Any, info: StreamInfo, owner: str, ttl: float) -> bool:
 
 
 async def recover_executions(
-    flow: TriggerFlow,
+    flow: FlowHost,
     *,
     runtime_resources: dict[str, Any] | None = None,
     allow_definition_change: bool = False,

@@ -128,15 +128,6 @@ async def _run_chunk(
         attempt = (
             run.attempt if run.status == "started" and run.attempt else run.attempt + 1
         )
-        engine.record(
-            ChunkStarted(
-                run_id=run.run_id,
-                op_id=op.id,
-                chunk=op.name,
-                signal_id=signal["id"],
-                attempt=attempt,
-            )
-        )
         if run.ops:
             # This attempt replays logged operations; their reads use the log.
             await engine.durable()
@@ -144,6 +135,17 @@ async def _run_chunk(
         token = CURRENT_DATA.set(data)
         try:
             async with engine.permits(signal) as held:
+                # Logged once the permit is held, so start-to-completion time in
+                # the log is the chunk's own, not its wait for a concurrency slot.
+                engine.record(
+                    ChunkStarted(
+                        run_id=run.run_id,
+                        op_id=op.id,
+                        chunk=op.name,
+                        signal_id=signal["id"],
+                        attempt=attempt,
+                    )
+                )
                 data.permits = held
                 result = await _with_timeout(
                     engine, call_handler(handler, data), timeout, op.name, attempt

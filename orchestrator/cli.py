@@ -1,0 +1,283 @@
+"""The ``triggerlog`` command: ``demo``, ``list``, ``show`` and ``console``.
+
+``list`` and ``show`` open the database read-only (``mode=ro``) and never write;
+``console`` imports the Textual console (``tui``) only when it runs, so that
+``import orchestrator.cli`` loads no UI toolkit. Library errors are printed as one
+line on stderr with exit code 1; bad usage exits 2 (argparse's convention).
+
+The database is ``--db PATH``, else ``$TRIGGERLOG_DB``, else ``./triggerlog.db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
+
+import orjson
+
+from orchestrator.cli_demo import run as run_demo
+from orchestrator.cli_history import (
+    format_time,
+    list_executions,
+    read_history,
+)
+from orchestrator.errors import ExecutionNotFoundError, OrchestratorError, StoreError
+from orchestrator.projection.execution import ExecutionStatus
+from orchestrator.store.open import DEFAULT_DB_ENV, DEFAULT_DB_FILE
+from orchestrator.store.sqlite import SQLiteEventStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import TextIO
+
+__all__ = [
+    "INSTALL_CONSOLE_HINT",
+    "build_parser",
+    "main",
+    "open_read_only",
+    "resolve_db",
+]
+
+INSTALL_CONSOLE_HINT = "install with pip install 'triggerlog[console]'"
+
+# Modules whose absence means "the console extra is not installed".
+_CONSOLE_MODULES = ("textual", "rich", "tui")
+
+
+def resolve_db(db: str | None) -> str:
+    """``--db``, else ``$TRIGGERLOG_DB``, else ``triggerlog.db``."""
+    return db or os.environ.get(DEFAULT_DB_ENV) or DEFAULT_DB_FILE
+
+
+def _sqlite_path(db: str) -> str:
+    if db.startswith("sqlite:///"):
+        return unquote(db[len("sqlite:///") :])
+    if "://" in db or db in (":memory:", "memory:"):
+        raise StoreError(
+            f"{db!r} is not an SQLite file; list, show and console read a database "
+            "file (a path or sqlite:///path)"
+        )
+    return db
+
+
+def open_read_only(db: str) -> SQLiteEventStore:
+    """Open an existing database read-only, with a clear error if it is missing."""
+    path = _sqlite_path(db)
+    if not os.path.exists(path):
+        raise StoreError(
+            f"no triggerlog database at {path}; run `triggerlog demo --db {path}` "
+            f"to make one, or point --db or ${DEFAULT_DB_ENV} at an existing file"
+        )
+    return SQLiteEventStore(path, read_only=True)
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    return run_demo(resolve_db(args.db), out)
+
+
+def _list(args: argparse.Namespace, out: TextIO) -> int:
+    db = resolve_db(args.db)
+    store = open_read_only(db)
+    try:
+        rows = list_executions(store, flow_name=args.flow, status=args.status)
+    finally:
+        store.close()
+    if not rows:
+        filters = " ".join(
+            f"{name}={value}"
+            for name, value in (("flow", args.flow), ("status", args.status))
+            if value
+        )
+        out.write(f"no executions in {db}{' with ' + filters if filters else ''}\n")
+        return 0
+    table = [
+        [
+            row.execution_id,
+            row.flow_name or "-",
+            row.status,
+            format_time(row.updated_at),
+            str(row.last_seq),
+        ]
+        for row in rows
+    ]
+    _write_table(out, ["id", "flow", "status", "updated (UTC)", "events"], table)
+    return 0
+
+
+def _resolve_id(store: SQLiteEventStore, db: str, wanted: str) -> str:
+    """An exact id, or the one execution whose id starts with ``wanted``."""
+    if store.get_stream(wanted) is not None:
+        return wanted
+    matches = [
+        row.execution_id
+        for row in list_executions(store)
+        if row.execution_id.startswith(wanted)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise OrchestratorError(
+            f"{wanted!r} is the start of {len(matches)} execution ids in {db} "
+            f"({', '.join(m[:12] + '...' for m in matches[:3])}); give more characters"
+        )
+    raise ExecutionNotFoundError(wanted, db)
+
+
+def _show(args: argparse.Namespace, out: TextIO) -> int:
+    db = resolve_db(args.db)
+    store = open_read_only(db)
+    try:
+        history = read_history(store, _resolve_id(store, db, args.execution_id))
+    finally:
+        store.close()
+    view = history.view
+    first = history.rows[0].created_at if history.rows else None
+    out.write(f"execution {view.execution_id}\n")
+    out.write(f"  flow      {view.flow_name}  ({view.kind})\n")
+    reason = f" ({view.close_reason})" if view.close_reason else ""
+    out.write(f"  status    {view.status}  lifecycle {view.lifecycle}{reason}\n")
+    out.write(
+        f"  created   {format_time(first)} UTC  updated "
+        f"{format_time(view.updated_at)} UTC  events {view.last_seq}\n\n"
+    )
+    _write_table(
+        out,
+        ["seq", "time", "type", "payload"],
+        [
+            [str(r.seq), format_time(r.created_at, date=False), r.type, r.summary]
+            for r in history.rows
+        ],
+        right=(0,),
+    )
+    out.write("\nstate:\n")
+    state = orjson.dumps(view.state, option=orjson.OPT_INDENT_2).decode()
+    out.writelines(f"  {line}\n" for line in state.splitlines())
+    if view.errors:
+        out.write(f"errors ({len(view.errors)}):\n")
+        out.writelines(
+            f"  {e.get('type', '?')}: {e.get('message', '')}\n" for e in view.errors
+        )
+    if view.pending_runs and view.status not in ExecutionStatus.TERMINAL:
+        out.write(f"pending runs: {view.pending_runs}\n")
+    return 0
+
+
+def _console(args: argparse.Namespace, _out: TextIO) -> int:
+    # Imported by name at call time: the engine (orchestrator/) never imports the
+    # console statically (import-linter contract) and `import orchestrator.cli`
+    # must not load textual (tests/test_import_hygiene.py).
+    try:
+        console = importlib.import_module("tui.app")
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in _CONSOLE_MODULES:
+            raise
+        sys.stderr.write(
+            f"triggerlog: the console needs Textual; {INSTALL_CONSOLE_HINT}\n"
+        )
+        return 2
+    db = resolve_db(args.db)
+    store = open_read_only(db)
+    try:
+        console.ConsoleApp(store, source=db).run()
+    finally:
+        store.close()
+    return 0
+
+
+# -- plumbing -------------------------------------------------------------------------
+
+
+def _write_table(
+    out: TextIO,
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    right: tuple[int, ...] = (),
+) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    last = len(header) - 1
+    for cells in [header, *rows]:
+        parts = [
+            cell.rjust(widths[i])
+            if i in right
+            else (cell if i == last else cell.ljust(widths[i]))
+            for i, cell in enumerate(cells)
+        ]
+        out.write("  ".join(parts).rstrip() + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``triggerlog``."""
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db",
+        metavar="PATH",
+        help=f"the database (default: ${DEFAULT_DB_ENV}, else ./{DEFAULT_DB_FILE})",
+    )
+    parser = argparse.ArgumentParser(
+        prog="triggerlog",
+        description="Durable, event-sourced TriggerFlow executions on an SQLite log.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, handler: Callable[[argparse.Namespace, TextIO], int], summary: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[db], help=summary, description=summary)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("demo", _demo, "run a document-pipeline flow, print its log, rebuild it")
+    listing = command("list", _list, "list executions (read-only)")
+    listing.add_argument("--flow", metavar="NAME", help="only this flow")
+    listing.add_argument(
+        "--status", choices=ExecutionStatus.ALL, help="only executions in this status"
+    )
+    show = command("show", _show, "an execution's events and folded state (read-only)")
+    show.add_argument("execution_id", metavar="EXECUTION_ID")
+    command("console", _console, "open the operator console (needs textual)")
+    return parser
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``triggerlog`` with ``argv`` (default: ``sys.argv[1:]``); the exit code."""
+    args = build_parser().parse_args(argv)
+    out = sys.stdout
+    try:
+        return int(args.handler(args, out))
+    except ExecutionNotFoundError as error:
+        # The library's message points at flow.list_executions(); here the
+        # scriptable twin is `triggerlog list`.
+        db = resolve_db(args.db)
+        sys.stderr.write(
+            f"triggerlog: error: no execution {error.execution_id!r} in {db}; "
+            f"see the ids with `triggerlog list --db {db}`\n"
+        )
+        return 1
+    except OrchestratorError as error:
+        out.flush()
+        sys.stderr.write(f"triggerlog: error: {_one_line(error)}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("triggerlog: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `triggerlog show ... | head`: the reader left; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

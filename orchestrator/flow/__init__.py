@@ -1,0 +1,1 @@
+"""Definition: the TriggerFlow DSL compiled to serialisable operators, no execution."""

@@ -1,0 +1,1 @@
+"""Execution: running chunks and turning what they do into events (not public API)."""

@@ -1,0 +1,337 @@
+"""The ``triggerlog`` command: demo, list, show, console, and its error contract."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import INSTALL_CONSOLE_HINT, main
+from orchestrator.cli_demo import DEMO_FLOW_NAME
+from orchestrator.store import SQLiteEventStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _env_with_repo() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
+    )
+    env.pop("TRIGGERLOG_DB", None)
+    return env
+
+
+def _execution_ids(path: str) -> list[str]:
+    store = SQLiteEventStore(path, read_only=True)
+    try:
+        return [i.stream_id for i in store.list_streams() if i.kind == "execution"]
+    finally:
+        store.close()
+
+
+def _digest(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """A database holding one demo execution."""
+    path = str(tmp_path / "demo.db")
+    assert main(["demo", "--db", path]) == 0
+    capsys.readouterr()
+    return path
+
+
+# -- demo ------------------------------------------------------------------------------
+
+
+def test_demo_prints_history_final_state_and_rebuild(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(tmp_path / "demo.db")
+    assert main(["demo", "--db", path]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert 40 <= len(lines) <= 80, len(lines)
+    assert f"flow {DEMO_FLOW_NAME!r} on {path}" in lines[0]
+    # the event history: seq, type, short payload, from created to closed
+    (execution_id,) = _execution_ids(path)
+    assert f"execution {execution_id}  status completed" in out
+    assert any(line.startswith("  1  execution.created") for line in lines)
+    assert "chunk.started      classify" in out
+    assert "state.appended     totals += 120.5" in out
+    assert "execution.closed   status=completed" in out
+    # the final state, and the rebuild check
+    assert "final state:" in out
+    assert '  report: {"sum_totals":200.0,"count_documents":3}' in lines
+    assert '  labels: {"doc-1":"invoice","doc-2":"letter","doc-3":"invoice"}' in lines
+    assert "rebuilt state equal to live: yes; whole view equal: yes" in out
+    assert "runtime resource 'classifier': 3 calls" in out
+
+
+def test_demo_logs_only_the_resource_key(demo_db: str) -> None:
+    store = SQLiteEventStore(demo_db, read_only=True)
+    try:
+        (execution_id,) = _execution_ids(demo_db)
+        events = store.read_stream(execution_id)
+    finally:
+        store.close()
+    payloads = b"".join(e.data for e in events)
+    assert b'"resource_keys":["classifier"]' in payloads
+    assert b"KeywordClassifier" not in payloads
+
+
+def test_demo_uses_triggerlog_db_then_cwd(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRIGGERLOG_DB", str(tmp_path / "from-env.db"))
+    assert main(["demo"]) == 0
+    assert (tmp_path / "from-env.db").exists()
+    assert not (tmp_path / "triggerlog.db").exists()
+    monkeypatch.delenv("TRIGGERLOG_DB")
+    assert main(["demo"]) == 0
+    assert (tmp_path / "triggerlog.db").exists()
+    capsys.readouterr()
+
+
+def test_demo_runs_as_a_program(tmp_path: Path) -> None:
+    """A real process, as a user runs it: `python -m orchestrator.cli demo`."""
+    path = tmp_path / "demo.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", "demo", "--db", str(path)],
+        capture_output=True,
+        text=True,
+        env=_env_with_repo(),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert "final state:" in result.stdout
+    assert "rebuilt" in result.stdout
+    assert "rebuilt state equal to live: yes" in result.stdout
+    assert path.exists()
+
+
+# -- list ------------------------------------------------------------------------------
+
+
+def test_list_shows_the_executions_of_the_index(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--db", demo_db]) == 0
+    capsys.readouterr()
+    assert main(["list", "--db", demo_db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["id", "flow", "status", "updated", "(UTC)", "events"]
+    ids = _execution_ids(demo_db)
+    assert [line.split()[0] for line in lines[1:]] == ids  # newest first
+    for line in lines[1:]:
+        cells = line.split()
+        assert cells[1:3] == [DEMO_FLOW_NAME, "completed"]
+        assert cells[-1] == "46"
+
+
+def test_list_filters_on_flow_and_status(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--db", demo_db, "--status", "completed"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert main(["list", "--db", demo_db, "--status", "failed"]) == 0
+    assert capsys.readouterr().out == f"no executions in {demo_db} with status=failed\n"
+    assert main(["list", "--db", demo_db, "--flow", "other"]) == 0
+    assert "no executions" in capsys.readouterr().out
+    assert main(["list", "--db", demo_db, "--flow", DEMO_FLOW_NAME]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_list_rejects_an_unknown_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["list", "--status", "done"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'done'" in capsys.readouterr().err
+
+
+# -- show ------------------------------------------------------------------------------
+
+
+def test_show_prints_every_event_and_the_folded_state(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (execution_id,) = _execution_ids(demo_db)
+    assert main(["show", execution_id, "--db", demo_db]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == f"execution {execution_id}"
+    assert "status    completed  lifecycle closed (auto_close)" in out
+    seqs = [int(line.split()[0]) for line in lines if line[:3].strip().isdigit()]
+    assert seqs == list(range(1, 47))
+    assert "state:" in lines
+    state = lines[lines.index("state:") + 1 :]
+    assert state[0] == "  {"
+    assert '      "sum_totals": 200.0,' in state
+
+
+def test_show_accepts_a_unique_prefix(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (execution_id,) = _execution_ids(demo_db)
+    assert main(["show", execution_id[:6], "--db", demo_db]) == 0
+    assert capsys.readouterr().out.startswith(f"execution {execution_id}\n")
+
+
+def test_list_and_show_never_write(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _digest(demo_db)
+    (execution_id,) = _execution_ids(demo_db)
+    assert main(["list", "--db", demo_db]) == 0
+    assert main(["show", execution_id, "--db", demo_db]) == 0
+    capsys.readouterr()
+    assert _digest(demo_db) == before
+
+
+def test_show_unknown_id_is_one_line_and_exit_1(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["show", "no-such-execution", "--db", demo_db]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith(
+        "triggerlog: error: no execution 'no-such-execution'"
+    )
+    assert "triggerlog list" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_ambiguous_prefix_is_an_error(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--db", demo_db]) == 0
+    capsys.readouterr()
+    assert main(["show", "", "--db", demo_db]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "is the start of 2 execution ids" in err
+
+
+# -- library errors --------------------------------------------------------------------
+
+
+def test_missing_database_is_reported_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "absent.db"
+    assert main(["list", "--db", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"no triggerlog database at {path}" in err
+    assert not path.exists()
+
+
+def test_a_file_that_is_not_a_database_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not sqlite at all, " * 100)
+    assert main(["show", "x", "--db", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("triggerlog: error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_a_memory_store_cannot_be_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--db", ":memory:"]) == 1
+    assert "is not an SQLite file" in capsys.readouterr().err
+
+
+# -- console ---------------------------------------------------------------------------
+
+
+def test_console_without_textual_says_how_to_install(
+    demo_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # As if textual were not installed: forget every loaded console module and
+    # make `import textual` fail (monkeypatch puts them all back afterwards).
+    for name in [m for m in sys.modules if m.partition(".")[0] in ("tui", "textual")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "textual", None)
+    assert main(["console", "--db", demo_db]) == 2
+    err = capsys.readouterr().err
+    assert INSTALL_CONSOLE_HINT in err
+    assert "pip install 'triggerlog[console]'" in err
+
+
+def test_console_runs_the_app_on_a_read_only_store(
+    demo_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.app import ConsoleApp
+
+    seen: list[tuple[bool, str]] = []
+
+    def fake_run(self: ConsoleApp) -> None:
+        seen.append((self.data._store.read_only, self.source))
+
+    monkeypatch.setattr(ConsoleApp, "run", fake_run)
+    assert main(["console", "--db", demo_db]) == 0
+    assert seen == [(True, demo_db)]
+
+
+def test_console_on_a_missing_database_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["console", "--db", str(tmp_path / "none.db")]) == 1
+    assert "no triggerlog database" in capsys.readouterr().err
+
+
+# -- examples --------------------------------------------------------------------------
+
+
+def test_quickstart_example_runs(tmp_path: Path) -> None:
+    env = _env_with_repo()
+    env["TRIGGERLOG_DB"] = str(tmp_path / "quick.db")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ": completed" in result.stdout
+    assert "snapshot: {'topic': 'a workflow'" in result.stdout
+    assert "rebuilt from the log: True" in result.stdout
+    assert len(_execution_ids(str(tmp_path / "quick.db"))) == 1
+
+
+# -- the read model shared with the console ----------------------------------------
+
+
+def test_event_descriptions() -> None:
+    from orchestrator.cli_history import describe, short_event_name, short_value
+    from orchestrator.events import FlowDataSet, StateAppended, StateSet
+
+    assert describe(StateSet(key="a.b", value={"x": [1]})) == 'a.b = {"x":[1]}'
+    assert describe(StateAppended(key="log", value="done")) == 'log += "done"'
+    # a family without wording (added later) shows its payload
+    assert describe(FlowDataSet(key="k", value=1)) == (
+        '{"key":"k","value":1,"execution_id":null}'
+    )
+    assert short_event_name("Chunk[fetch]-chunk-0123456789abcdef") == "Chunk[fetch]"
+    assert short_event_name("ForEach-0123456789abcdef-Send") == "ForEach-Send"
+    assert short_value("x" * 100, 10) == '"xxxxxxxx…'

@@ -45,6 +45,12 @@ from orchestrator.events.step import (
     TimerFired,
     TimerStarted,
 )
+from orchestrator.events.sub_flow import (
+    SubFlowCancelled,
+    SubFlowCompleted,
+    SubFlowStarted,
+    SubFlowWaiting,
+)
 from orchestrator.events.values import JsonValue, to_json_value
 
 __all__ = [
@@ -83,6 +89,10 @@ __all__ = [
     "StateSet",
     "StepCompleted",
     "StepFailed",
+    "SubFlowCancelled",
+    "SubFlowCompleted",
+    "SubFlowStarted",
+    "SubFlowWaiting",
     "TimerFired",
     "TimerStarted",
     "decode",

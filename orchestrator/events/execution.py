@@ -36,6 +36,8 @@ class ExecutionCreated(Event):
     concurrency: int | None = None
     skip_exceptions: bool = False
     parent: dict[str, JsonValue] | None = None
+    initial_state: dict[str, JsonValue] | None = None
+    captured: dict[str, JsonValue] | None = None
 
 
 @event_type

@@ -147,7 +147,9 @@ class FlowDefinition:
             "name": self.name,
             "meta": dict(self.meta),
             "operators": [op.to_config() for op in self.operators.values()],
-            "sub_flows": {k: v.to_config() for k, v in self.sub_flows.items()},
+            "sub_flows": {
+                k: v.definition.to_config() for k, v in self.sub_flows.items()
+            },
         }
 
     @property

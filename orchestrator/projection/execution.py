@@ -125,6 +125,7 @@ class ExecutionView:
     joins: dict[str, dict[str, dict[str, JsonValue]]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     interrupts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    frames: dict[str, dict[str, Any]] = field(default_factory=dict)
     external_signals: int = 0
     last_seq: int = 0
 
@@ -163,6 +164,7 @@ class ExecutionView:
             "joins": copy_json(self.joins),
             "errors": copy_json(self.errors),
             "interrupts": copy_json(self.interrupts),
+            "frames": copy_json(self.frames),
             "external_signals": self.external_signals,
             "last_seq": self.last_seq,
         }
@@ -197,6 +199,7 @@ class ExecutionView:
             joins=copy_json(data["joins"]),
             errors=copy_json(data["errors"]),
             interrupts=copy_json(data.get("interrupts", {})),
+            frames=copy_json(data.get("frames", {})),
             external_signals=data["external_signals"],
             last_seq=data["last_seq"],
         )

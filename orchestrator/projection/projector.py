@@ -17,6 +17,7 @@ from orchestrator.events import flow_state as ev_flow
 from orchestrator.events import interrupt as ev_interrupt
 from orchestrator.events import state as ev_state
 from orchestrator.events import step as ev_step
+from orchestrator.events import sub_flow as ev_sub
 from orchestrator.events.codec import decode
 from orchestrator.ids import derive_id
 from orchestrator.projection.execution import (
@@ -122,6 +123,8 @@ def _created(
     view.status = ExecutionStatus.CREATED
     view.lifecycle = LifecycleState.OPEN
     view.created_at = at
+    if e.initial_state:
+        view.state = copy_json(e.initial_state)
 
 
 def _started(
@@ -250,6 +253,87 @@ def _interrupt_cancelled(
         record["status"] = "cancelled"
         record["cancelled_reason"] = e.reason
         record["resolved_seq"] = seq
+    _refresh_waiting(view)
+
+
+def _sub_flow_started(
+    view: ExecutionView, e: ev_sub.SubFlowStarted, seq: int, at: float
+) -> None:
+    run = view.runs.get(e.run_id)
+    signal = view.signals.get(run.signal_id) if run is not None else None
+    view.frames[e.child_id] = {
+        "child_id": e.child_id,
+        "child_flow": e.child_flow,
+        "operator_id": e.operator_id,
+        "run_id": e.run_id,
+        "status": "running",
+        "signal": copy_json(signal),
+        "captured": copy_json(e.captured),
+        "resource_keys": list(e.resource_keys),
+        "started_seq": seq,
+    }
+    _record_op(view, e.run_id, e.op, "sub_flow", e.child_id, e.child_id, seq)
+
+
+def _frame_interrupts(view: ExecutionView, child_id: str) -> list[dict[str, Any]]:
+    return [
+        record
+        for record in view.interrupts.values()
+        if (record.get("sub_flow") or {}).get("child_id") == child_id
+    ]
+
+
+def _sub_flow_waiting(
+    view: ExecutionView, e: ev_sub.SubFlowWaiting, seq: int, at: float
+) -> None:
+    frame = view.frames.get(e.child_id)
+    if frame is not None:
+        frame["status"] = "waiting"
+    for projected_id, record in e.interrupts.items():
+        existing = view.interrupts.get(projected_id)
+        if existing is not None and existing.get("status") != "waiting":
+            continue
+        entry = copy_json(record)
+        entry["status"] = "waiting"
+        entry["created_at"] = at
+        entry["seq"] = seq
+        view.interrupts[projected_id] = entry
+    _refresh_waiting(view)
+
+
+def _sub_flow_completed(
+    view: ExecutionView, e: ev_sub.SubFlowCompleted, seq: int, at: float
+) -> None:
+    frame = view.frames.get(e.child_id)
+    if frame is not None:
+        frame["status"] = e.status
+        frame["completed_seq"] = seq
+    for record in _frame_interrupts(view, e.child_id):
+        if record.get("status") == "waiting":
+            record["status"] = "resolved"
+            record["resolved_seq"] = seq
+    for path, value in e.state.items():
+        set_path(view.state, path, copy_json(value))
+        view.state_version += 1
+    for signal in e.emits:
+        _add_signal(view, signal)
+    if e.status == "failed" and not view.skip_exceptions:
+        if view.status not in ExecutionStatus.TERMINAL:
+            view.status = ExecutionStatus.FAILED
+    _refresh_waiting(view)
+
+
+def _sub_flow_cancelled(
+    view: ExecutionView, e: ev_sub.SubFlowCancelled, seq: int, at: float
+) -> None:
+    frame = view.frames.get(e.child_id)
+    if frame is not None:
+        frame["status"] = "cancelled"
+        frame["cancel_reason"] = e.reason
+    for record in _frame_interrupts(view, e.child_id):
+        if record.get("status") == "waiting":
+            record["status"] = "cancelled"
+            record["resolved_seq"] = seq
     _refresh_waiting(view)
 
 
@@ -407,6 +491,10 @@ _HANDLERS: dict[type[Event], Callable[[ExecutionView, Any, int, float], None]] =
     ev_interrupt.InterruptRaised: _interrupt_raised,
     ev_interrupt.InterruptResolved: _interrupt_resolved,
     ev_interrupt.InterruptCancelled: _interrupt_cancelled,
+    ev_sub.SubFlowStarted: _sub_flow_started,
+    ev_sub.SubFlowWaiting: _sub_flow_waiting,
+    ev_sub.SubFlowCompleted: _sub_flow_completed,
+    ev_sub.SubFlowCancelled: _sub_flow_cancelled,
 }
 
 

@@ -99,6 +99,8 @@ class ExecutionEngine:
         self.store = host.store
         self.clock = host.clock
         self.definition = host.definition
+        self.flow_data = host.flow_data
+        self.children: dict[str, ExecutionEngine] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
         self._max_event_bytes = int(
@@ -156,6 +158,7 @@ class ExecutionEngine:
                 ):
                     return
         self.resume_pending()
+        self.reconcile()
         self.drive_to_close()
 
     # -- recording ------------------------------------------------------------------
@@ -259,8 +262,20 @@ class ExecutionEngine:
         if self._driver is None or self._driver.done():
             self._driver = self.bind().create_task(self._drive())
 
+    def reconcile(self) -> None:
+        """After a rebuild: finish sub-flow frames whose child moved on unobserved."""
+        if any(
+            f.get("status") in ("running", "waiting") for f in self.view.frames.values()
+        ):
+            from orchestrator.runtime.sub_flows import reconcile_frames
+
+            self._reconciling = self.bind().create_task(reconcile_frames(self))
+
     async def _drive(self) -> None:
         with contextlib.suppress(Exception):
+            reconciling = getattr(self, "_reconciling", None)
+            if reconciling is not None:
+                await reconciling
             await self.wait_idle()
         view = self.view
         if (
@@ -323,6 +338,26 @@ class ExecutionEngine:
         self._written_status = view.status
         self._replay_states.clear()
         return True
+
+    def take_requests(self) -> list[AppendRequest]:
+        """The buffered events as requests, for a caller that appends them itself.
+
+        Used to create a sub-flow child atomically with its parent's record.
+        """
+        if not self._buffer:
+            return []
+        events, self._buffer = self._buffer, []
+        meta = StreamMeta(
+            self.stream_meta.kind,
+            self.stream_meta.flow_name,
+            self.stream_meta.parent_id,
+            self.view.status,
+        )
+        request = self._request(events, meta)
+        self._buffer_base += len(events)
+        self._written_status = self.view.status
+        extra, self._extra = self._extra, []
+        return [request, *extra]
 
     def add_extra(self, request: AppendRequest) -> None:
         """Write ``request`` (another stream) atomically with the next flush."""

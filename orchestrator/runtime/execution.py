@@ -285,6 +285,9 @@ class TriggerFlowExecution:
                 "nothing to cancel"
             )
         engine.record(ExecutionCancelled(reason=reason))
+        from orchestrator.runtime.sub_flows import cancel_children
+
+        await cancel_children(engine, reason)
         tasks = engine.cancel_tasks()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -341,6 +344,31 @@ class TriggerFlowExecution:
         return self._sync(  # type: ignore[no-any-return]
             continue_interrupt, self._engine, interrupt_id, value, resume_request_id
         )
+
+    # -- sub-flows ----------------------------------------------------------------------
+
+    def get_sub_flow_executions(self) -> list[dict[str, Any]]:
+        """The children this execution started, with their status."""
+        from orchestrator.runtime.sub_flows import sub_flow_executions
+
+        return sub_flow_executions(self._engine)
+
+    async def async_cancel_sub_flow(
+        self, child_id: str, *, reason: str = "cancelled"
+    ) -> bool:
+        """Cancel one child; its write-back and the continuation after it never happen.
+
+        Returns False when the child had already finished.
+        """
+        from orchestrator.runtime.sub_flows import cancel_sub_flow
+
+        return await self._call(cancel_sub_flow, self._engine, child_id, reason)  # type: ignore[no-any-return]
+
+    def cancel_sub_flow(self, child_id: str, *, reason: str = "cancelled") -> bool:
+        """Synchronous :meth:`async_cancel_sub_flow`."""
+        from orchestrator.runtime.sub_flows import cancel_sub_flow
+
+        return self._sync(cancel_sub_flow, self._engine, child_id, reason)  # type: ignore[no-any-return]
 
     async def async_wait_idle(self) -> None:
         """Wait until no chunk of this execution is running or owed (e.g. after recover)."""

@@ -49,15 +49,16 @@ class FlowDataWarning(RuntimeWarning):
 class FlowDataService:
     """Reads and writes of one flow's shared data."""
 
-    def __init__(self, host: FlowHost) -> None:
+    def __init__(self, host: FlowHost, stream_id: str | None = None) -> None:
         self._host = host
+        self._stream_id = stream_id
         self._view: FlowStateView | None = None
         self._last: asyncio.Future[Any] | None = None
 
     @property
     def stream_id(self) -> str:
-        """The flow's own stream."""
-        return flow_stream_id(self._host.name)
+        """The flow's own stream (a sub-flow child has an isolated one)."""
+        return self._stream_id or flow_stream_id(self._host.name)
 
     @property
     def view(self) -> FlowStateView:
@@ -143,6 +144,12 @@ class FlowDataService:
         """Wait for this flow's own writes to be durable."""
         if self._last is not None and not self._last.done():
             await asyncio.shield(self._last)
+
+    def write_request(
+        self, key: str, value: JsonValue, execution_id: str
+    ) -> AppendRequest:
+        """Set ``key`` (applied to the view now); the caller appends the request."""
+        return self._request(self._event("set", key, value, execution_id))
 
     def write_from_run(
         self,

@@ -54,8 +54,21 @@ class FlowHost(Protocol):
         """Default of ``create_execution(skip_exceptions=...)``."""
         ...
 
+    @property
+    def lease_ttl(self) -> float:
+        """Seconds an execution lease outlives its last renewal."""
+        ...
+
     def live_engines(self) -> list[ExecutionEngine]:
         """Executions of this flow running in this process."""
+        ...
+
+    def register_engine(self, engine: ExecutionEngine) -> None:
+        """An execution became live in this process."""
+        ...
+
+    def forget_engine(self, engine: ExecutionEngine) -> None:
+        """A live execution closed."""
         ...
 
     def sub_flow(self, op_id: str) -> Any:

@@ -254,6 +254,11 @@ async def continue_interrupt(
                     f"execution {engine.id!r}: continue_with({interrupt_id!r}) value does "
                     f"not match response_payload_schema: {problem}; nothing was written"
                 )
+        if record.get("sub_flow"):
+            from orchestrator.runtime.sub_flows import continue_projected
+
+            await continue_projected(engine, record, json_value, resume_request_id)
+            return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
         emits = _resume_signals(engine, record, json_value)
         event = InterruptResolved(
             interrupt_id=interrupt_id,

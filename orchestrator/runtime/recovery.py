@@ -16,7 +16,7 @@ from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
 from orchestrator.runtime.owner import owner_is_dead, process_owner
-from orchestrator.runtime.rebuild import EXECUTION_KINDS, check_definition, read_view
+from orchestrator.runtime.rebuild import check_definition, read_view
 from orchestrator.runtime.resources import RuntimeResources
 
 if TYPE_CHECKING:
@@ -69,7 +69,9 @@ async def recover_executions(
     ttl = flow.lease_ttl
     live = {engine.id: engine for engine in flow.live_engines()}
     infos: list[StreamInfo] = []
-    for kind in EXECUTION_KINDS:
+    # Children are driven by their parents (a parent re-attaches to its child),
+    # never recovered on their own.
+    for kind in ("execution",):
         infos.extend(
             store.list_streams(
                 kind=kind, flow_name=flow.name, status=RECOVERABLE_STATUSES
@@ -100,6 +102,7 @@ async def recover_executions(
         handle = TriggerFlowExecution(engine)
         engine.bind()
         engine.resume_pending()
+        engine.reconcile()
         engine.drive_to_close()
         handles.append(handle)
     return handles

@@ -280,7 +280,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         self, key: str | None = None, default: Any = None, *, no_warning: bool = False
     ) -> Any:
         """Flow-shared data (warns: shared across executions)."""
-        return self._engine.host.flow_data.get(
+        return self._engine.flow_data.get(
             key, default, no_warning=no_warning, stacklevel=3
         )
 
@@ -330,7 +330,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         self, action: str, key: str, value: Any, emit: bool, no_warning: bool
     ) -> str | None:
         key = _check_key(key)
-        service = self._engine.host.flow_data
+        service = self._engine.flow_data
         service.warn(f"{action}_flow_data", no_warning, stacklevel=5)
         json_value = (
             None

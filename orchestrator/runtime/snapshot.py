@@ -175,7 +175,9 @@ def load_execution(
     if live is not None:
         # Loaded into the flow object that still runs it: the new handle's
         # resources are the ones to use from now on, checked like any load.
-        _check_resources(execution_id, live.view, RuntimeResources(host.flow_resources, injected))
+        _check_resources(
+            execution_id, live.view, RuntimeResources(host.flow_resources, injected)
+        )
         live.resources.replace_local(injected)
         handle._rebind(live)
         return
@@ -201,7 +203,9 @@ def load_execution(
     handle._rebind(engine)
 
 
-def _check_resources(execution_id: str, view: ExecutionView, resources: RuntimeResources) -> None:
+def _check_resources(
+    execution_id: str, view: ExecutionView, resources: RuntimeResources
+) -> None:
     missing = resources.missing(sorted(view.resource_keys))
     if missing:
         raise MissingResourceError(execution_id, missing, list(resources.keys()))

@@ -1,22 +1,450 @@
-"""Running sub-flow operators as child executions."""
+"""Running sub-flow operators as child executions with streams of their own.
+
+A child's id is derived from the parent chunk run, so a parent run executed again
+after a crash finds (and resumes) the child it already started instead of
+starting a second one. The child is created in the same atomic append as the
+parent's SubFlowStarted, with the captured values in its first event. While the
+child waits on an interrupt, the parent run ends without a continuation and the
+parent projects the child's interrupts; ``continue_with`` on a projected
+interrupt resumes the child, then writes back and continues the parent.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import contextlib
+from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import FlowDefinitionError
+from orchestrator.errors import ChunkError
+from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
+from orchestrator.events.execution import ExecutionCreated
+from orchestrator.events.sub_flow import (
+    SubFlowCompleted,
+    SubFlowStarted,
+    SubFlowWaiting,
+)
+from orchestrator.events.values import copy_json, to_json_value
+from orchestrator.ids import derive_id
+from orchestrator.projection.execution import (
+    ExecutionStatus,
+    ExecutionView,
+    LifecycleState,
+)
+from orchestrator.projection.paths import MISSING, get_path, set_path
+from orchestrator.runtime.child_host import ChildHost
+from orchestrator.runtime.engine import ExecutionEngine
+from orchestrator.runtime.operations import RunOperations
+from orchestrator.runtime.rebuild import read_view
+from orchestrator.runtime.resources import RuntimeResources
+
+from orchestrator.store.base import StreamMeta
 
 if TYPE_CHECKING:
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.operators import Operator
     from orchestrator.projection.execution import RunRecord
-    from orchestrator.runtime.engine import ExecutionEngine
+    from orchestrator.store.base import AppendRequest
 
-__all__ = ["run_sub_flow"]
+__all__ = ["attach_child", "finish_frame", "run_sub_flow"]
+
+
+def child_id_for(parent_id: str, run_id: str) -> str:
+    """The child of a sub-flow run: derived, so a re-run finds the same child."""
+    return derive_id("c", parent_id, run_id)
+
+
+def _read(source: list[str], value: Any, state: Any, flow_data: Any) -> Any:
+    scope, path = source
+    root = {"value": value, "state": state, "flow_data": flow_data}[scope]
+    if not path:
+        return copy_json(root)
+    found = get_path(root, path, MISSING) if isinstance(root, dict) else MISSING
+    return None if found is MISSING else copy_json(found)
+
+
+def capture(
+    engine: ExecutionEngine, op: Operator, value: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The captured values (JSON) and resources (live, by identity) of one call."""
+    spec = op.options["capture"]
+    state = engine.view.state
+    flow_data = engine.flow_data.view.flow_data
+    captured_state: dict[str, Any] = {}
+    for path, source in (spec.get("state") or {}).items():
+        set_path(captured_state, path, _read(source, value, state, flow_data))
+    captured_flow: dict[str, Any] = {}
+    for path, source in (spec.get("flow_data") or {}).items():
+        set_path(captured_flow, path, _read(source, value, state, flow_data))
+    captured = {
+        "input": _read(spec["input"], value, state, flow_data),
+        "state": captured_state,
+        "flow_data": captured_flow,
+    }
+    resources = {
+        child_key: engine.resources[parent_key]
+        for child_key, parent_key in (spec.get("resources") or {}).items()
+        if parent_key in engine.resources
+    }
+    missing = [
+        p for p in (spec.get("resources") or {}).values() if p not in engine.resources
+    ]
+    if missing:
+        from orchestrator.errors import MissingResourceError
+
+        raise MissingResourceError(engine.id, missing, list(engine.resources.keys()))
+    return to_json_value(captured, f"sub-flow {op.name!r} capture"), resources  # type: ignore[return-value]
+
+
+def _new_child(
+    parent: ExecutionEngine,
+    op: Operator,
+    run_id: str,
+    child_id: str,
+    captured: dict[str, Any],
+    resources: dict[str, Any],
+) -> tuple[ExecutionEngine, list[AppendRequest]]:
+    child_flow = parent.host.sub_flow(op.id)
+    host = ChildHost(parent, child_flow, child_id)
+    child_flow.definition.validate()
+    view = ExecutionView(child_id, kind="child")
+    engine = ExecutionEngine(
+        host,
+        view,
+        RuntimeResources(child_flow.flow_resources, resources),
+        owner=parent.owner,
+        lease_ttl=parent.lease_ttl,
+    )
+    engine.record(
+        ExecutionCreated(
+            flow_name=child_flow.name,
+            fingerprint=child_flow.definition.fingerprint,
+            kind="child",
+            resource_keys=sorted(engine.resources.keys()),
+            auto_close=False,
+            concurrency=op.options.get("concurrency"),
+            skip_exceptions=child_flow.skip_exceptions,
+            parent={"execution_id": parent.id, "run_id": run_id, "operator_id": op.id},
+            initial_state=captured["state"] or None,
+            captured={**captured, "resources": list(sorted(resources))},
+        ),
+        flush=False,
+    )
+    extra = [
+        host.flow_data.write_request(key, value, child_id)
+        for key, value in (captured["flow_data"] or {}).items()
+    ]
+    engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
+    host.register_engine(engine)
+    parent.children[child_id] = engine
+    from orchestrator.runtime.execution import TriggerFlowExecution
+
+    TriggerFlowExecution(engine)
+    return engine, [*engine.take_requests(), *extra]
+
+
+def attach_child(parent: ExecutionEngine, child_id: str) -> ExecutionEngine:
+    """The live engine of a child, rebuilt from its stream when needed."""
+    live = parent.children.get(child_id)
+    if live is not None:
+        return live
+    frame = parent.view.frames[child_id]
+    op = parent.definition.operators[frame["operator_id"]]
+    child_flow = parent.host.sub_flow(op.id)
+    host = ChildHost(parent, child_flow, child_id)
+    view, _ = read_view(parent.store, child_id)
+    spec = op.options["capture"].get("resources") or {}
+    resources = {
+        k: parent.resources[p] for k, p in spec.items() if p in parent.resources
+    }
+    engine = ExecutionEngine(
+        host,
+        view,
+        RuntimeResources(child_flow.flow_resources, resources),
+        owner=parent.owner,
+        lease_ttl=parent.lease_ttl,
+    )
+    engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
+    engine.after_rebuild(False)
+    host.register_engine(engine)
+    parent.children[child_id] = engine
+    from orchestrator.runtime.execution import TriggerFlowExecution
+
+    TriggerFlowExecution(engine)
+    return engine
+
+
+async def _drive_child(
+    child: ExecutionEngine, start_input: Any
+) -> BaseException | None:
+    """Start the child if it never started; wait until it is idle."""
+    child.bind()
+    error: BaseException | None = None
+    if child.view.started_at is None and child.view.lifecycle == LifecycleState.OPEN:
+        try:
+            await child.handle._start(start_input, None)
+        except Exception as failure:  # noqa: BLE001 - reported through the frame
+            error = failure
+    try:
+        await child.wait_idle()
+    except Exception as failure:  # noqa: BLE001
+        error = error or failure
+    return error or child.first_error
 
 
 async def run_sub_flow(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    """Run a child execution for one parent run."""
-    raise FlowDefinitionError("sub-flows are not available in this build yet")
+    """The runner of a sub_flow operator: start (or re-attach) the child, then finish."""
+    engine.record(
+        ChunkStarted(
+            run_id=run.run_id,
+            op_id=op.id,
+            chunk=op.name,
+            signal_id=signal["id"],
+            attempt=max(run.attempt, 1),
+        )
+    )
+    ops = RunOperations(engine, run, signal, op)
+    child_id = child_id_for(engine.id, run.run_id)
+    index, recorded = ops.next("sub_flow", child_id)
+    if recorded is None:
+        captured, resources = capture(engine, op, signal["value"])
+        child, requests = _new_child(
+            engine, op, run.run_id, child_id, captured, resources
+        )
+        engine.record(
+            SubFlowStarted(
+                run_id=run.run_id,
+                op=index,
+                child_id=child_id,
+                child_flow=child.view.flow_name,
+                operator_id=op.id,
+                captured=captured,
+                resource_keys=sorted(resources),
+            ),
+            flush=False,
+        )
+        engine.flush(extra=requests)
+        start_input = captured["input"]
+    else:
+        child = attach_child(engine, child_id)
+        start_input = engine.view.frames[child_id]["captured"]["input"]
+    error = await _drive_child(child, start_input)
+    await finish_frame(engine, child, run=run, error=error)
+
+
+def _write_back(
+    engine: ExecutionEngine, op: Operator, snapshot: dict[str, Any], incoming: Any
+) -> tuple[Any, dict[str, Any], list[AppendRequest]]:
+    spec = op.options["write_back"]
+    result = snapshot.get("$final_result", snapshot)
+    roots = {"result": result, "snapshot": snapshot}
+
+    def read(source: list[str]) -> Any:
+        scope, path = source
+        root = roots[scope]
+        if not path:
+            return copy_json(root)
+        found = get_path(root, path, MISSING) if isinstance(root, dict) else MISSING
+        return None if found is MISSING else copy_json(found)
+
+    value = read(spec["value"]) if "value" in spec else copy_json(incoming)
+    state = {path: read(source) for path, source in (spec.get("state") or {}).items()}
+    requests = [
+        engine.flow_data.write_request(path, read(source), engine.id)
+        for path, source in (spec.get("flow_data") or {}).items()
+    ]
+    return value, state, requests
+
+
+async def finish_frame(
+    parent: ExecutionEngine,
+    child: ExecutionEngine,
+    *,
+    run: RunRecord | None,
+    error: BaseException | None = None,
+) -> None:
+    """Project a waiting child, or close it, write back and continue the parent."""
+    frame = parent.view.frames.get(child.id, {})
+    op = parent.definition.operators[frame["operator_id"]]
+    signal = frame.get("signal") or {}
+    if frame.get("status") == "cancelled":
+        # Fenced: a cancelled child writes nothing back and continues nothing.
+        if run is not None and run.run_id in parent.view.runs:
+            parent.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
+        return
+    if child.view.status == ExecutionStatus.WAITING and error is None:
+        parent.record(SubFlowWaiting(child_id=child.id, interrupts=_projections(child)))
+        if run is not None:
+            parent.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
+        return
+    snapshot: dict[str, Any] = {}
+    with contextlib.suppress(Exception):
+        snapshot = await child.handle._close("sub_flow", None, "cancel", True)
+    if error is not None or child.view.status == ExecutionStatus.FAILED:
+        parent.record(
+            SubFlowCompleted(
+                child_id=child.id, status="failed", run_id=run.run_id if run else None
+            )
+        )
+        failure = error or _child_error(child)
+        if run is not None:
+            parent.fail_run(run, failure)
+        return
+    value, state, requests = _write_back(parent, op, snapshot, signal.get("value"))
+    cascade = (
+        signal.get("cascade")
+        if run is not None
+        else derive_id("s", child.id, "cascade")
+    )
+    continuation = parent.signal(
+        derive_id("s", child.id, "result"),
+        op.continuation or "",
+        value,
+        source="sub_flow",
+        cascade=str(cascade),
+        layers=list(signal.get("layers") or []),
+    )
+    for request in requests:
+        parent.add_extra(request)  # written atomically with SubFlowCompleted
+    parent.record(
+        SubFlowCompleted(
+            child_id=child.id,
+            status="completed",
+            state=state,
+            emits=[continuation],
+            run_id=run.run_id if run else None,
+        )
+    )
+    if run is not None:
+        parent.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
+    parent.spawn(continuation)
+    if run is None and continuation["targets"]:
+        await parent.wait_cascade(continuation["cascade"])
+
+
+def _projections(child: ExecutionEngine) -> dict[str, dict[str, Any]]:
+    projected: dict[str, dict[str, Any]] = {}
+    for local_id, record in child.view.interrupts.items():
+        if record.get("status") != "waiting":
+            continue
+        entry = copy_json(record)
+        entry["id"] = f"{child.id}:{local_id}"
+        entry["local_interrupt_id"] = local_id
+        entry["child_execution_id"] = child.id
+        entry["sub_flow"] = {
+            "child_id": child.id,
+            "local_interrupt_id": local_id,
+            "child_flow": child.view.flow_name,
+        }
+        projected[entry["id"]] = entry
+    return projected
+
+
+def _child_error(child: ExecutionEngine) -> BaseException:
+    record = (
+        child.view.errors[-1]
+        if child.view.errors
+        else {"type": "Error", "message": "failed"}
+    )
+    seq = record.get("seq")
+    return ChunkError(
+        child.id,
+        str(record.get("chunk", "")),
+        str(record["type"]),
+        str(record["message"]),
+        seq if isinstance(seq, int) else None,
+    )
+
+
+async def continue_projected(
+    parent: ExecutionEngine,
+    record: dict[str, Any],
+    value: Any,
+    resume_request_id: str | None,
+) -> None:
+    """Resume a child through its projected interrupt; finish the frame if it ends."""
+    from orchestrator.events.interrupt import InterruptResolved
+    from orchestrator.runtime.interrupts import continue_interrupt
+
+    child = attach_child(parent, record["sub_flow"]["child_id"])
+    await continue_interrupt(
+        child, record["sub_flow"]["local_interrupt_id"], value, resume_request_id
+    )
+    parent.record(
+        InterruptResolved(
+            interrupt_id=record["id"],
+            value=value,
+            resume_request_id=resume_request_id,
+            via="sub_flow",
+            resolved_by=parent.owner,
+        )
+    )
+    error = await _drive_child(child, None)
+    await finish_frame(parent, child, run=None, error=error)
+    await parent.durable()
+
+
+async def cancel_sub_flow(parent: ExecutionEngine, child_id: str, reason: str) -> bool:
+    """Cancel one child: its write-back and the continuation after it are fenced."""
+    from orchestrator.events.sub_flow import SubFlowCancelled
+
+    frame = parent.view.frames.get(child_id)
+    if frame is None:
+        from orchestrator.errors import ExecutionNotFoundError
+
+        raise ExecutionNotFoundError(
+            child_id, f"the sub-flows of execution {parent.id!r}"
+        )
+    if frame.get("status") not in ("running", "waiting"):
+        return False
+    parent.record(SubFlowCancelled(child_id=child_id, reason=reason))
+    child = attach_child(parent, child_id)
+    if child.view.lifecycle != LifecycleState.CLOSED:
+        await child.handle._cancel(reason)
+    await parent.durable()
+    return True
+
+
+async def cancel_children(parent: ExecutionEngine, reason: str) -> None:
+    """Cancel every child that is still running or waiting (the parent is cancelled)."""
+    for child_id, frame in list(parent.view.frames.items()):
+        if frame.get("status") in ("running", "waiting") and parent.store.get_stream(
+            child_id
+        ):
+            await cancel_sub_flow(parent, child_id, f"parent cancelled: {reason}")
+
+
+def sub_flow_executions(parent: ExecutionEngine) -> list[dict[str, Any]]:
+    """The parent's children: frame status plus the child's own status from the index."""
+    listed = []
+    for child_id, frame in parent.view.frames.items():
+        info = parent.store.get_stream(child_id)
+        listed.append(
+            {
+                "child_id": child_id,
+                "flow_name": frame.get("child_flow"),
+                "frame_status": frame.get("status"),
+                "status": info.status if info is not None else None,
+                "operator_id": frame.get("operator_id"),
+                "run_id": frame.get("run_id"),
+            }
+        )
+    return listed
+
+
+async def reconcile_frames(parent: ExecutionEngine) -> None:
+    """After a rebuild: finish frames whose child moved on while nobody watched."""
+    for child_id, frame in list(parent.view.frames.items()):
+        if frame.get("status") not in ("running", "waiting"):
+            continue
+        if frame.get("run_id") in parent.view.runs:
+            continue  # the resumed parent run re-attaches to it
+        info = parent.store.get_stream(child_id)
+        if info is None:
+            continue
+        child = attach_child(parent, child_id)
+        if child.view.status == ExecutionStatus.WAITING and not child.view.runs:
+            continue
+        child.resume_pending()
+        error = await _drive_child(child, None)
+        await finish_frame(parent, child, run=None, error=error)

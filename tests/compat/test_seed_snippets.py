@@ -36,7 +36,6 @@ from tests.compat.fakes import (
     tenant_policy_doc,
 )
 
-ISSUE_6 = "sub-flows: issue 6"
 
 
 # == seed 000: Persistence and Blueprint ======================================================
@@ -583,7 +582,6 @@ async def child_step(data):
     data.state.set("seen_request", data.get_state("request"))
 
 
-@pytest.mark.skip(reason=ISSUE_6)
 async def test_s003_sub_flow_capture_and_write_back():
     """Seed 003 §6: capture input/state/flow_state/resources; write back from result."""
     logger = FakeLogger()
@@ -613,7 +611,6 @@ async def test_s003_sub_flow_capture_and_write_back():
     assert logger.lines == ["child got {'topic': 'pricing'}"]
 
 
-@pytest.mark.skip(reason=ISSUE_6)
 async def test_s003_child_flow_is_isolated():
     """Seed 003 §7: child state and flow_state are the child's own."""
     child = TriggerFlow(name="iso-child")

@@ -232,8 +232,8 @@ class ExecutionEngine:
         if self.owner is not None and self.lease_ttl is not None and _LEASES:
             # Hold the lease while work is pending; an idle execution releases it
             # (lease 0) so that another process may continue it (continue_with).
-            busy = bool(self.view.runs or self._tasks)
-            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)  # type: ignore[call-arg]
+            busy = bool(self.view.runs)
+            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
         self._last_flush_at = self.clock.now()
         return request
 
@@ -317,7 +317,7 @@ class ExecutionEngine:
             self.owner,
         )
         if self.owner is not None and self.lease_ttl is not None and _LEASES:
-            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)  # type: ignore[call-arg]
+            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
         (result,) = await self.store.submit([request])
         seq = self.view.last_seq + 1
         apply(self.view, event, seq, now)
@@ -562,6 +562,9 @@ class ExecutionEngine:
 
     def _check_idle(self) -> None:
         if not self.view.runs and not self._tasks:
+            keeper = self._lease_task
+            if keeper is not None and not keeper.done():
+                keeper.cancel()  # idle: the next flush releases the lease
             waiters, self._idle_waiters = self._idle_waiters, []
             for waiter in waiters:
                 if not waiter.done():

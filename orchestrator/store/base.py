@@ -34,7 +34,6 @@ __all__ = [
 DEFAULT_WARN_EVENT_BYTES = 256 * 1024
 DEFAULT_MAX_EVENT_BYTES = 2 * 1024 * 1024
 
-_SEP = b"\x1f"
 _DOUBLE = struct.Struct("<d")
 
 
@@ -46,8 +45,12 @@ def event_checksum(
     ``position`` is left out on purpose: it orders the global log but never the
     fold of a stream, and is assigned by the database.
     """
-    head = _SEP.join((stream_id.encode(), str(seq).encode(), type_name.encode()))
-    head += _SEP + _DOUBLE.pack(created_at) + _SEP
+    head = b"%b\x1f%d\x1f%b\x1f%b\x1f" % (
+        stream_id.encode(),
+        seq,
+        type_name.encode(),
+        _DOUBLE.pack(created_at),
+    )
     return zlib.crc32(data, zlib.crc32(head))
 
 
@@ -95,8 +98,10 @@ class AppendRequest(NamedTuple):
     ``expected_seq`` is the head the writer believes the stream has (0 for a new
     stream); ``None`` appends at whatever the head is. ``owner`` fences the append:
     it is refused unless the stream is unowned, owned by ``owner`` or its lease
-    expired. ``snapshot_index`` marks one of ``events`` as a snapshot so that
-    readers can start folding there.
+    expired. With ``lease_ttl`` the accepted append also takes (or renews) the
+    lease for ``owner`` for that many seconds; ``lease_ttl <= 0`` releases it.
+    ``snapshot_index`` marks one of ``events`` as a snapshot so that readers can
+    start folding there.
     """
 
     stream_id: str
@@ -105,6 +110,7 @@ class AppendRequest(NamedTuple):
     meta: StreamMeta | None = None
     owner: str | None = None
     snapshot_index: int | None = None
+    lease_ttl: float | None = None
 
 
 class AppendResult(NamedTuple):
@@ -201,8 +207,14 @@ class EventStore(Protocol):
         """The highest position in the log (0 when empty)."""
         ...
 
-    def claim(self, stream_id: str, owner: str, ttl: float) -> bool:
-        """Take (or renew) the lease of a stream; False if someone else holds it."""
+    def claim(
+        self, stream_id: str, owner: str, ttl: float, steal_from: str | None = None
+    ) -> bool:
+        """Take (or renew) the lease of a stream; False if someone else holds it.
+
+        ``steal_from`` names an owner known to be dead: its lease is taken even
+        before it expires.
+        """
         ...
 
     def release(self, stream_id: str, owner: str) -> None:

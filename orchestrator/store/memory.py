@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import Clock, SystemClock
-from orchestrator.errors import StoreError
+from orchestrator.errors import ConcurrencyError, StoreError
 from orchestrator.store.base import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_WARN_EVENT_BYTES,
@@ -23,7 +23,7 @@ from orchestrator.store.base import (
     StreamInfo,
     StreamMeta,
 )
-from orchestrator.store.batch import StreamHead, check_sizes, plan_unit
+from orchestrator.store.batch import CLEAN, StreamHead, check_sizes, plan_unit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,10 +55,13 @@ class InMemoryEventStore:
     def __repr__(self) -> str:
         return "InMemoryEventStore()"
 
-    def _commit(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
-        if self._closed:
-            raise StoreError(f"{self!r} is closed; open a new store to append")
-        check_sizes(requests, self.max_event_bytes, self.warn_event_bytes)
+    def _commit(
+        self, requests: Sequence[AppendRequest], *, checked: bool = False
+    ) -> list[AppendResult]:
+        if not checked:
+            if self._closed:
+                raise StoreError(f"{self!r} is closed; open a new store to append")
+            check_sizes(requests, self.max_event_bytes, self.warn_event_bytes)
         with self._lock:
             heads: dict[str, StreamHead] = {}
             planned = plan_unit(
@@ -79,19 +82,27 @@ class InMemoryEventStore:
                 self._log.append(event)
                 self._streams.setdefault(stream_id, []).append(event)
             for stream_id, head in heads.items():
-                head.dirty = False
+                head.change = CLEAN
                 self._heads[stream_id] = head
         return planned.results
 
     def submit(
         self, requests: Sequence[AppendRequest]
     ) -> asyncio.Future[list[AppendResult]]:
-        """Apply at once; the returned future is already resolved (or failed)."""
-        results = self._commit(requests)
-        fut: asyncio.Future[list[AppendResult]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        fut.set_result(results)
+        """Apply at once; the returned future is already resolved (or failed).
+
+        As with SQLite, a malformed or oversized request raises here, while a
+        refusal by the log (expected seq, lease) fails the future.
+        """
+        loop = asyncio.get_running_loop()
+        if self._closed:
+            raise StoreError(f"{self!r} is closed; open a new store to append")
+        check_sizes(requests, self.max_event_bytes, self.warn_event_bytes)
+        fut: asyncio.Future[list[AppendResult]] = loop.create_future()
+        try:
+            fut.set_result(self._commit(requests, checked=True))
+        except ConcurrencyError as error:
+            fut.set_exception(error)
         return fut
 
     async def append(
@@ -122,15 +133,19 @@ class InMemoryEventStore:
     async def flush(self) -> None:
         """Nothing is ever pending in memory."""
 
-    def claim(self, stream_id: str, owner: str, ttl: float) -> bool:
-        """Take or renew a lease."""
+    def claim(
+        self, stream_id: str, owner: str, ttl: float, steal_from: str | None = None
+    ) -> bool:
+        """Take or renew a lease (``steal_from``: a dead owner's lease is taken)."""
         now = self._clock.now()
         with self._lock:
             head = self._heads.get(stream_id)
             if head is None:
                 return False
-            free = head.owner in (None, owner) or (
-                head.lease_until is not None and head.lease_until <= now
+            free = (
+                head.owner in (None, owner)
+                or (head.lease_until is not None and head.lease_until <= now)
+                or (steal_from is not None and head.owner == steal_from)
             )
             if free:
                 head.owner, head.lease_until = owner, now + ttl
@@ -149,13 +164,15 @@ class InMemoryEventStore:
         """Events of one stream in seq order."""
         with self._lock:
             events = self._streams.get(stream_id, [])
-            end = len(events) if to_seq is None else min(to_seq, len(events))
+            end = len(events) if to_seq is None else max(min(to_seq, len(events)), 0)
             return events[max(from_seq, 1) - 1 : end]
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events after a global position."""
         with self._lock:
-            return self._log[after_position : after_position + limit]
+            # As in SQL: a negative LIMIT means no limit.
+            start = max(after_position, 0)
+            return self._log[start : start + limit] if limit >= 0 else self._log[start:]
 
     def get_stream(self, stream_id: str) -> StreamInfo | None:
         """The index row of one stream."""
@@ -192,7 +209,7 @@ class InMemoryEventStore:
         heads.sort(key=lambda h: h.stream_id)
         heads.sort(key=lambda h: h.updated_at, reverse=True)
         infos = [_info(h) for h in heads]
-        return infos[:limit] if limit is not None else infos
+        return infos[:limit] if limit is not None and limit >= 0 else infos
 
     def head_position(self) -> int:
         """The highest position written so far."""

@@ -104,9 +104,15 @@ def verify_stream(
 
 
 def decode_stream_row(row: Sequence[Any]) -> StreamInfo:
-    """Decode one ``STREAM_COLUMNS`` row of the streams index."""
+    """Decode one ``STREAM_COLUMNS`` row of the streams index.
+
+    Every column is type-checked: a damaged row raises
+    :class:`StorageCorruptError`, never a ``ValueError`` from a conversion.
+    """
     try:
-        values = [v.decode("utf-8") if isinstance(v, bytes) else v for v in row]
+        values: list[Any] = [
+            v.decode("utf-8") if isinstance(v, bytes) else v for v in row
+        ]
     except UnicodeDecodeError:
         raise StorageCorruptError("streams index: a row is not UTF-8") from None
     (
@@ -122,18 +128,45 @@ def decode_stream_row(row: Sequence[Any]) -> StreamInfo:
         owner,
         lease_until,
     ) = values
-    if not isinstance(stream_id, str) or not isinstance(last_seq, int):
-        raise StorageCorruptError(f"streams index: malformed row for {stream_id!r}")
+    if not (
+        isinstance(stream_id, str)
+        and isinstance(kind, str)
+        and isinstance(status, str)
+        and _optional_text(flow_name)
+        and _optional_text(parent_id)
+        and _optional_text(owner)
+        and _number(created_at)
+        and _number(updated_at)
+        and (lease_until is None or _number(lease_until))
+        and _integer(last_seq)
+        and (snapshot_seq is None or _integer(snapshot_seq))
+    ):
+        raise StorageCorruptError(
+            f"streams index: malformed row for {stream_id!r} "
+            f"(column types {[type(v).__name__ for v in values]})"
+        )
     return StreamInfo(
         stream_id=stream_id,
-        kind=str(kind),
+        kind=kind,
         flow_name=flow_name,
         parent_id=parent_id,
-        status=str(status),
+        status=status,
         created_at=float(created_at),
         updated_at=float(updated_at),
         last_seq=last_seq,
-        snapshot_seq=int(snapshot_seq or 0),
+        snapshot_seq=snapshot_seq or 0,
         owner=owner,
         lease_until=float(lease_until) if lease_until is not None else None,
     )
+
+
+def _optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

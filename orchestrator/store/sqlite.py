@@ -21,7 +21,12 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import Clock, SystemClock
-from orchestrator.errors import ReadOnlyStoreError, StoreError
+from orchestrator.errors import (
+    CorruptEventError,
+    ReadOnlyStoreError,
+    StorageCorruptError,
+    StoreError,
+)
 from orchestrator.store.base import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_WARN_EVENT_BYTES,
@@ -47,7 +52,7 @@ from orchestrator.store.sqlite_connection import (
     open_connection,
     read_transaction,
 )
-from orchestrator.store.sqlite_errors import translate
+from orchestrator.store.sqlite_errors import DRIVER_ERRORS, translate
 from orchestrator.store.sqlite_writer import LeaseOp, SQLiteWriter, WriterItem
 
 if TYPE_CHECKING:
@@ -193,24 +198,23 @@ class SQLiteEventStore:
 
     # -- writes ---------------------------------------------------------------------
 
-    def _check_writable(self, requests: Sequence[AppendRequest]) -> None:
+    def _check_writable(self, requests: Sequence[AppendRequest]) -> int:
         if self._closed:
             raise StoreError(f"{self!r} is closed; open a new store to append")
         if self.read_only:
             raise ReadOnlyStoreError(
                 f"{self.path}: the store was opened read-only; nothing was written"
             )
-        check_sizes(requests, self.max_event_bytes, self.warn_event_bytes)
+        return check_sizes(requests, self.max_event_bytes, self.warn_event_bytes)
 
     def submit(
         self, requests: Sequence[AppendRequest]
     ) -> asyncio.Future[list[AppendResult]]:
         """Queue one atomic unit; the future resolves when its batch is durable."""
-        self._check_writable(requests)
+        events = self._check_writable(requests)
         fut: asyncio.Future[list[AppendResult]] = (
             asyncio.get_running_loop().create_future()
         )
-        events = sum(len(r.events) for r in requests)
         self._writer.put(WriterItem(fut, requests, events=events))
         return fut
 
@@ -236,9 +240,8 @@ class SQLiteEventStore:
 
     def append_blocking(self, requests: Sequence[AppendRequest]) -> list[AppendResult]:
         """Atomic append from synchronous code; blocks until durable."""
-        self._check_writable(requests)
+        events = self._check_writable(requests)
         fut: concurrent.futures.Future[list[AppendResult]] = concurrent.futures.Future()
-        events = sum(len(r.events) for r in requests)
         self._writer.put(WriterItem(fut, requests, events=events))
         return fut.result()
 
@@ -256,9 +259,14 @@ class SQLiteEventStore:
         self._writer.put(WriterItem(fut, lease=op))
         return fut.result()
 
-    def claim(self, stream_id: str, owner: str, ttl: float) -> bool:
-        """Take or renew the lease of ``stream_id`` for ``ttl`` seconds."""
-        return self._lease(LeaseOp("claim", stream_id, owner, ttl))
+    def claim(
+        self, stream_id: str, owner: str, ttl: float, steal_from: str | None = None
+    ) -> bool:
+        """Take or renew the lease of ``stream_id`` for ``ttl`` seconds.
+
+        ``steal_from``: an owner known to be dead, whose lease is taken at once.
+        """
+        return self._lease(LeaseOp("claim", stream_id, owner, ttl, steal_from))
 
     def release(self, stream_id: str, owner: str) -> None:
         """Release the lease if ``owner`` holds it."""
@@ -294,7 +302,19 @@ class SQLiteEventStore:
                 "ORDER BY position LIMIT ?",
                 (after_position, limit),
             ).fetchall()
-        return [decode_event_row(row) for row in rows]
+        events = [decode_event_row(row) for row in rows]
+        # Positions are gap-free (the writer assigns them in order and a rolled
+        # back batch takes none), so a hole here is a row the file lost.
+        expected = max(after_position, 0) + 1
+        for event in events:
+            if event.position != expected:
+                raise CorruptEventError(
+                    event.stream_id,
+                    event.seq,
+                    f"the log skips from position {expected - 1} to {event.position}",
+                )
+            expected += 1
+        return events
 
     def get_stream(self, stream_id: str) -> StreamInfo | None:
         """The index row of one stream."""
@@ -340,7 +360,25 @@ class SQLiteEventStore:
         conn = self._reader()
         with read_transaction(conn, "listing streams"):
             rows = conn.execute(sql, params).fetchall()
-        return [decode_stream_row(row) for row in rows]
+            if not clauses and limit is None:
+                # Every stream is listed: their heads must add up to the number
+                # of events ever appended, or the index lost (or gained) a row.
+                row = conn.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+                ).fetchone()
+                appended = row[0] if row is not None else 0
+            else:
+                appended = None
+        infos = [decode_stream_row(row) for row in rows]
+        if appended is not None:
+            listed = sum(info.last_seq for info in infos)
+            if listed != appended:
+                raise StorageCorruptError(
+                    f"{self.path}: the streams index accounts for {listed} events "
+                    f"in {len(infos)} streams but the log holds {appended!r}; the "
+                    "index is damaged. Restore the file from a backup."
+                )
+        return infos
 
     def head_position(self) -> int:
         """The highest position written so far."""
@@ -355,7 +393,7 @@ class SQLiteEventStore:
         """Read back one PRAGMA on this thread's connection (set up like the writer's)."""
         try:
             return self._reader().execute(f"PRAGMA {name}").fetchone()[0]
-        except sqlite3.Error as error:
+        except DRIVER_ERRORS as error:
             raise translate(error, f"PRAGMA {name}") from error
 
     @property

@@ -22,7 +22,7 @@ from orchestrator.errors import (
     StorageCorruptError,
     StoreError,
 )
-from orchestrator.store.sqlite_errors import is_busy, translate
+from orchestrator.store.sqlite_errors import DRIVER_ERRORS, is_busy, translate
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -145,7 +145,7 @@ def open_connection(settings: ConnectionSettings) -> sqlite3.Connection:
         conn = sqlite3.connect(
             target, uri=uri, isolation_level=None, check_same_thread=False, timeout=0
         )
-    except sqlite3.Error as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, f"opening {settings.path}") from error
     try:
         conn.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
@@ -163,7 +163,7 @@ def open_connection(settings: ConnectionSettings) -> sqlite3.Connection:
         conn.execute(f"PRAGMA journal_size_limit={int(settings.journal_size_limit)}")
         if settings.max_page_count is not None:
             conn.execute(f"PRAGMA max_page_count={int(settings.max_page_count)}")
-    except sqlite3.Error as error:
+    except DRIVER_ERRORS as error:
         conn.close()
         raise translate(error, f"configuring {settings.path}") from error
     except BaseException:
@@ -184,7 +184,7 @@ def read_transaction(
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")
-    except sqlite3.Error as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, where) from error
 
 
@@ -215,7 +215,7 @@ def ensure_schema(conn: sqlite3.Connection, settings: ConnectionSettings) -> Non
 
     try:
         retry_busy(create)
-    except sqlite3.Error as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, f"creating the schema in {settings.path}") from error
 
 
@@ -236,7 +236,7 @@ def _read_version(conn: sqlite3.Connection, settings: ConnectionSettings) -> str
         row = conn.execute(
             "SELECT value FROM meta WHERE key='schema_version'"
         ).fetchone()
-    except sqlite3.Error as error:
+    except DRIVER_ERRORS as error:
         raise translate(error, f"reading the schema of {settings.path}") from error
     if row is None:
         raise SchemaVersionError(

@@ -13,7 +13,12 @@ from orchestrator.errors import (
     StoreError,
 )
 
-__all__ = ["is_busy", "translate"]
+__all__ = ["DRIVER_ERRORS", "is_busy", "translate"]
+
+# What a driver call may raise. Python's sqlite3 raises a bare UnicodeDecodeError
+# when SQLite's own error message quotes damaged text (e.g. a flipped bit in the
+# schema), so it is translated like a driver error.
+DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
@@ -36,8 +41,13 @@ def is_busy(error: BaseException) -> bool:
     return _primary_code(error) in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
-def translate(error: sqlite3.Error, where: str) -> StoreError:
+def translate(error: sqlite3.Error | UnicodeDecodeError, where: str) -> StoreError:
     """Map a driver error to the typed tree, keeping the original message."""
+    if isinstance(error, UnicodeDecodeError):
+        return StorageCorruptError(
+            f"{where}: the database holds text that is not UTF-8 ({error}). The "
+            "file is damaged; restore it from a backup."
+        )
     code = _primary_code(error)
     text = f"{where}: {error}"
     if code == _SQLITE_FULL:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.cli_history import format_time, read_history, short_value
+import orjson
+
+from orchestrator.cli_history import format_time, read_history
 from orchestrator.store.open import open_store
 from orchestrator.trigger_flow import TriggerFlow
 
@@ -124,6 +126,11 @@ def build_flow(store: str | EventStore) -> TriggerFlow:
     return flow
 
 
+def _sorted_json(value: Any, width: int) -> str:
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _cut(line: str, width: int = 100) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
@@ -156,8 +163,9 @@ def run(db: str, out: TextIO) -> int:
             say(_cut(f"{row.seq:>3}  {row.type:<17}  {row.summary}".rstrip()))
         say()
         say("final state:")
-        for key, value in execution.get_state().items():
-            say(f"  {key}: {short_value(value, 80)}")
+        # Sorted keys: the for_each items finish in any order, the output must not.
+        for key, value in sorted(execution.get_state().items()):
+            say(f"  {key}: {_sorted_json(value, 80)}")
         say(
             f"runtime resource 'classifier': {classifier.calls} calls on a live "
             "object; the log holds only its key"

@@ -68,7 +68,7 @@ def test_demo_prints_history_final_state_and_rebuild(
     assert "execution.closed   status=completed" in out
     # the final state, and the rebuild check
     assert "final state:" in out
-    assert '  report: {"sum_totals":200.0,"count_documents":3}' in lines
+    assert '  report: {"count_documents":3,"sum_totals":200.0}' in lines
     assert '  labels: {"doc-1":"invoice","doc-2":"letter","doc-3":"invoice"}' in lines
     assert "rebuilt state equal to live: yes; whole view equal: yes" in out
     assert "runtime resource 'classifier': 3 calls" in out

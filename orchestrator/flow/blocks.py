@@ -46,6 +46,7 @@ def add_batch(
     listen: SignalKey,
     chunks: Sequence[ChunkLike],
     concurrency: int | None,
+    name: str | None = None,
 ) -> SignalKey:
     """Fan out to ``chunks``; return the key of the ``{name: result}`` signal."""
     _check_concurrency("batch()", concurrency)
@@ -56,7 +57,8 @@ def add_batch(
         raise FlowDefinitionError(
             f"batch(): branch names must be distinct (results are keyed by name), got {names}"
         )
-    group = short_hash("batch", *listen, *names)
+    # name= tells apart two otherwise identical blocks on the same signal.
+    group = short_hash("batch", *listen, *names, *([name] if name else []))
     inputs = [f"Batch-{group}-Input-{n}" for n in names]
     definition.add(
         Operator(
@@ -104,11 +106,14 @@ def _display_name(chunk: ChunkLike) -> str:
 
 
 def open_for_each(
-    definition: FlowDefinition, listen: SignalKey, concurrency: int | None
+    definition: FlowDefinition,
+    listen: SignalKey,
+    concurrency: int | None,
+    name: str | None = None,
 ) -> tuple[Block, SignalKey]:
     """Add the split operator; return the block and the per-item signal key."""
     _check_concurrency("for_each()", concurrency)
-    group = short_hash("for_each", *listen)
+    group = short_hash("for_each", *listen, *([name] if name else []))
     send = f"ForEach-{group}-Send"
     op = definition.add(
         Operator(
@@ -144,13 +149,15 @@ def close_for_each(
     return ("event", end)
 
 
-def open_match(definition: FlowDefinition, listen: SignalKey, mode: str) -> Block:
+def open_match(
+    definition: FlowDefinition, listen: SignalKey, mode: str, name: str | None = None
+) -> Block:
     """Add the routing operator of a match block."""
     if mode not in ("hit_first", "hit_all"):
         raise FlowDefinitionError(
             f"match(): mode must be 'hit_first' or 'hit_all', got {mode!r}"
         )
-    group = short_hash("match", *listen, mode)
+    group = short_hash("match", *listen, mode, *([name] if name else []))
     op = definition.add(
         Operator(
             id=f"match-route-{group}",

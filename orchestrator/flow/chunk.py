@@ -9,7 +9,9 @@ position in the definition (the signal they listen to).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 __all__ = ["ChunkHandler", "TriggerFlowChunk", "callable_identity", "callable_name"]
@@ -36,7 +38,20 @@ def callable_identity(fn: Callable[..., Any]) -> str | None:
         return None
     if "<lambda>" in qualname:
         return None
-    return f"{module}:{qualname}"
+    return f"{_module_name(module)}:{qualname}"
+
+
+def _module_name(module: str) -> str:
+    # A module run as a script is "__main__" there and its real name elsewhere;
+    # use the real name so both processes agree on the identity.
+    if module != "__main__":
+        return module
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None):
+        return str(spec.name)
+    path = getattr(main, "__file__", None)
+    return Path(path).stem if isinstance(path, str) else module
 
 
 class TriggerFlowChunk:

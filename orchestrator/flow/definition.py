@@ -73,7 +73,8 @@ class FlowDefinition:
             raise FlowDefinitionError(
                 f"flow {self.name!r}: operator {op.id!r} ({op.kind}) is defined twice "
                 f"with different wiring ({_keys(existing.listen)} vs {_keys(op.listen)}); "
-                "give the blocks distinct names or triggers."
+                "pass name=... to one of the blocks (batch/for_each/match take name=) "
+                "or start them from different signals."
             )
         self.operators[op.id] = op
         for key in op.listen:

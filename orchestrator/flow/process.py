@@ -357,20 +357,23 @@ class TriggerFlowProcess:
         *chunks: ChunkLike,
         side_branch: bool = False,
         concurrency: int | None = None,
+        name: str | None = None,
     ) -> TriggerFlowProcess:
         """Run the same value through several chunks; continue with ``{name: result}``."""
         from orchestrator.flow.blocks import add_batch
 
         listen = self._require_trigger("batch()")
-        end = add_batch(self.definition, listen, chunks, concurrency)
+        end = add_batch(self.definition, listen, chunks, concurrency, name)
         return self if side_branch else self._next(end)
 
-    def for_each(self, *, concurrency: int | None = None) -> TriggerFlowProcess:
+    def for_each(
+        self, *, concurrency: int | None = None, name: str | None = None
+    ) -> TriggerFlowProcess:
         """Split a sequence into items; the chain until ``end_for_each`` runs per item."""
         from orchestrator.flow.blocks import open_for_each
 
         listen = self._require_trigger("for_each()")
-        block, send = open_for_each(self.definition, listen, concurrency)
+        block, send = open_for_each(self.definition, listen, concurrency, name)
         return self._next(send, (*self._blocks, block))
 
     def end_for_each(self) -> TriggerFlowProcess:
@@ -383,12 +386,12 @@ class TriggerFlowProcess:
         )
         return self._next(end, self._blocks[:-1])
 
-    def match(self, *, mode: str = "hit_first") -> TriggerFlowProcess:
+    def match(self, *, mode: str = "hit_first", name: str | None = None) -> TriggerFlowProcess:
         """Route the value to the first (or every) case whose condition holds."""
         from orchestrator.flow.blocks import open_match
 
         listen = self._require_trigger("match()")
-        block = open_match(self.definition, listen, mode)
+        block = open_match(self.definition, listen, mode, name)
         return self._next(None, (*self._blocks, block))
 
     def case(self, condition: Any) -> TriggerFlowProcess:

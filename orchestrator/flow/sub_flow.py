@@ -76,7 +76,9 @@ def _source(text: Any, where: str, allowed: tuple[str, ...]) -> list[str]:
         raise FlowDefinitionError(
             f"{where}: a source must be a string like 'value.x', got {text!r}"
         )
-    scope, _, rest = text.partition(".")
+    scope, dot, rest = text.partition(".")
+    if dot and not rest:
+        raise FlowDefinitionError(f"{where}: source {text!r} ends with '.'; give a path or drop the dot")
     if scope not in allowed:
         raise FlowDefinitionError(
             f"{where}: source {text!r} has scope {scope!r}; allowed scopes here: "
@@ -98,6 +100,17 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
             f"{where} must be a dict of target path -> source, got {value!r}"
         )
     return value
+
+
+def _check_conflicts(entries: dict[str, Any], where: str) -> None:
+    """No target may be inside another (``a`` and ``a.b`` would overwrite each other)."""
+    paths = sorted(entries)
+    for shorter, longer in zip(paths, paths[1:], strict=False):
+        if longer.startswith(shorter + "."):
+            raise FlowDefinitionError(
+                f"{where}: targets {shorter!r} and {longer!r} conflict (one is inside "
+                "the other, so one write would silently replace the other)"
+            )
 
 
 def parse_capture(capture: dict[str, Any] | None) -> dict[str, Any]:
@@ -131,6 +144,8 @@ def parse_capture(capture: dict[str, Any] | None) -> dict[str, Any]:
             if not path or path in entries:
                 raise FlowDefinitionError(f"{where}: empty or duplicate target path")
             entries[path] = _source(source, where, _CAPTURE_SOURCES)
+    for target in ("state", "flow_data"):
+        _check_conflicts(parsed.get(target, {}), f"capture[{target!r}]")
     if "resources" in capture:
         resources: dict[str, str] = {}
         for child_key, source in _mapping(
@@ -185,6 +200,8 @@ def parse_write_back(write_back: dict[str, Any] | None) -> dict[str, Any]:
             if not path or path in entries:
                 raise FlowDefinitionError(f"{where}: empty or duplicate target path")
             entries[path] = _source(source, where, ("result", "snapshot"))
+    for target in ("state", "flow_data"):
+        _check_conflicts(parsed.get(target, {}), f"write_back[{target!r}]")
     return parsed
 
 

@@ -96,6 +96,7 @@ class ExecutionEngine:
         self._driver: asyncio.Task[None] | None = None
         self._last_flush_at = 0.0
         self._replay_states: dict[int, dict[str, JsonValue]] = {}
+        self._claim_lock: asyncio.Lock | None = None
         self.store = host.store
         self.clock = host.clock
         self.definition = host.definition
@@ -359,12 +360,21 @@ class ExecutionEngine:
         extra, self._extra = self._extra, []
         return [request, *extra]
 
+    def claim_lock(self) -> asyncio.Lock:
+        """Serialises decisions that must happen once (resolving an interrupt)."""
+        if self._claim_lock is None:
+            self._claim_lock = asyncio.Lock()
+        return self._claim_lock
+
     def add_extra(self, request: AppendRequest) -> None:
         """Write ``request`` (another stream) atomically with the next flush."""
         self._extra.append(request)
 
     def host_forget(self) -> None:
         """Tell the flow this execution is closed (drop it from the live set)."""
+        keeper = self._lease_task
+        if keeper is not None and not keeper.done():
+            keeper.cancel()
         forget = getattr(self.host, "forget_engine", None)
         if forget is not None:
             forget(self)
@@ -420,7 +430,9 @@ class ExecutionEngine:
         self.flush()
         future = self._last_future
         if future is not None and not future.done():
-            with contextlib.suppress(BaseException):
+            # A failed append is reported by raise_store_error below; a
+            # cancellation of this task must propagate, never be swallowed.
+            with contextlib.suppress(Exception):
                 await asyncio.shield(future)
         self.raise_store_error()
 

@@ -239,6 +239,15 @@ async def continue_interrupt(
         return None
     json_value = to_json_value(value, f"continue_with({interrupt_id!r})")
     await engine.durable()
+    # Two calls in this process decide one after the other; calls in other
+    # processes are decided by the log (the append at the expected head).
+    async with engine.claim_lock():
+        return await _continue(engine, interrupt_id, json_value, resume_request_id)
+
+
+async def _continue(
+    engine: ExecutionEngine, interrupt_id: str, json_value: Any, resume_request_id: str | None
+) -> dict[str, Any] | None:
     for _ in range(5):
         record = engine.view.interrupts.get(interrupt_id)
         if _already_settled(
@@ -353,6 +362,10 @@ async def settle_interrupts_for_close(
             f"waiting: {waiting}. Resolve them with continue_with(...), or close with "
             "pending_interrupts='cancel'."
         )
-    for interrupt_id in waiting:
+    if any(f.get("status") in ("running", "waiting") for f in engine.view.frames.values()):
+        from orchestrator.runtime.sub_flows import cancel_children
+
+        await cancel_children(engine, "closed with pending_interrupts='cancel'")
+    for interrupt_id in sorted(pending_interrupts(engine.view)):
         engine.record(InterruptCancelled(interrupt_id=interrupt_id, reason="closed"))
     return ExecutionStatus.CANCELLED

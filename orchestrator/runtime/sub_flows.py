@@ -407,10 +407,9 @@ async def cancel_sub_flow(parent: ExecutionEngine, child_id: str, reason: str) -
 
 async def cancel_children(parent: ExecutionEngine, reason: str) -> None:
     """Cancel every child that is still running or waiting (the parent is cancelled)."""
+    await parent.durable()  # a child started this loop turn is in the log after this
     for child_id, frame in list(parent.view.frames.items()):
-        if frame.get("status") in ("running", "waiting") and parent.store.get_stream(
-            child_id
-        ):
+        if frame.get("status") in ("running", "waiting"):
             await cancel_sub_flow(parent, child_id, f"parent cancelled: {reason}")
 
 

@@ -1,0 +1,1 @@
+"""Flows and worker scripts shared by the in-process and cross-process tests."""

@@ -21,16 +21,20 @@ from tests.recovery.battery_flow import build_flow, inputs
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def worker(db: Path, sink: Path, count: int) -> subprocess.Popen[str]:
+BATTERY = "tests.recovery.battery_worker"
+
+
+def worker(db: Path, sink: Path, count: int, module: str = BATTERY) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.recovery.battery_worker", str(db), str(sink), str(count)],
+        [sys.executable, "-m", module, str(db), str(sink), str(count)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
-def run_to_completion(db: Path, sink: Path, count: int, timeout: float = 120) -> None:
-    process = worker(db, sink, count)
+def run_to_completion(db: Path, sink: Path, count: int, timeout: float = 120,
+                      module: str = BATTERY) -> None:
+    process = worker(db, sink, count, module)
     out, err = process.communicate(timeout=timeout)
     assert process.returncode == 0, f"worker failed ({process.returncode}):\n{err[-4000:]}"
     assert "done" in out
@@ -44,13 +48,13 @@ class Round:
 
 
 def kill_until_done(db: Path, sink: Path, count: int, rng: random.Random,
-                    max_delay: float, max_workers: int = 400) -> Round:
+                    max_delay: float, max_workers: int = 400, module: str = BATTERY) -> Round:
     """Start workers one after another, SIGKILL each at a random instant after
     it is ready, until one finishes on its own."""
     result = Round()
     while result.workers < max_workers:
         result.workers += 1
-        process = worker(db, sink, count)
+        process = worker(db, sink, count, module)
         assert process.stdout is not None
         line = process.stdout.readline()
         if not line.startswith("ready"):

@@ -64,6 +64,26 @@ def pid_flow(db: str) -> TriggerFlow:
     return flow
 
 
+def approval_flow(db: str, park: bool = False) -> TriggerFlow:
+    """ask pauses; after resumes with a journaled step and state writes."""
+    flow = TriggerFlow(name="approval", store=db, lease_ttl=5.0)
+
+    async def ask(data: TriggerFlowRuntimeData) -> Any:
+        data.set_state("asked", data.value)
+        return await data.async_pause_for(type="approval", interrupt_id="approve")
+
+    async def after(data: TriggerFlowRuntimeData) -> Any:
+        receipt = await data.step("notify", lambda: {"sent": data.value})
+        if park:
+            print("parked", flush=True)  # the resolution and the step are durable
+            await asyncio.sleep(3600)
+        data.append_state("after", receipt)
+        return "finished"
+
+    flow.to(ask).to(after)
+    return flow
+
+
 async def park_until(predicate: Any) -> None:
     while not predicate():
         await asyncio.sleep(0.005)
@@ -94,6 +114,10 @@ async def main(name: str, db: str, arg: str | None) -> None:
                                      for r in execution.view.runs.values())
                          and _durable(flow, execution))
         await task
+    elif name == "resume-crash":
+        flow = approval_flow(db, park=True)
+        execution = flow.get_execution("approval-1")
+        await execution.async_continue_with("approve", {"ok": True})
     elif name == "pids-start":
         flow = pid_flow(db)
         executions = [flow.create_execution(auto_close=False, execution_id=f"p{i:02d}")

@@ -55,8 +55,14 @@ asyncio.run(main())
 
 def _spawn(mode: str, db: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", _CHILD, mode, db], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD, mode, db],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def measure_once(workdir: str) -> float:
@@ -65,7 +71,9 @@ def measure_once(workdir: str) -> float:
     crashing = _spawn("crash", db)
     assert crashing.stdout is not None
     line = crashing.stdout.readline()
-    assert line.startswith("RESUMED"), line + (crashing.stderr.read() if crashing.stderr else "")
+    assert line.startswith("RESUMED"), line + (
+        crashing.stderr.read() if crashing.stderr else ""
+    )
     time.sleep(0.05)  # the ChunkStarted of the second chunk reaches the log
     crashing.send_signal(signal.SIGKILL)
     crashing.communicate()
@@ -80,8 +88,12 @@ def measure_once(workdir: str) -> float:
 def import_floor() -> float:
     """Seconds for a bare interpreter to start and ``import orchestrator``."""
     start = time.time()
-    subprocess.run([sys.executable, "-c", "import orchestrator"], cwd=ROOT, check=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", "import orchestrator"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return time.time() - start
 
 
@@ -97,12 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         floor = statistics.median(import_floor() for _ in range(3))
     median = statistics.median(samples)
     print("== recovery latency: process start -> first resumed chunk running ==")
-    print(f"runs={args.runs}  median={median * 1000:.0f} ms  "
-          f"min={min(samples) * 1000:.0f} ms  max={max(samples) * 1000:.0f} ms")
+    print(
+        f"runs={args.runs}  median={median * 1000:.0f} ms  "
+        f"min={min(samples) * 1000:.0f} ms  max={max(samples) * 1000:.0f} ms"
+    )
     print(f"of which interpreter start + import orchestrator: {floor * 1000:.0f} ms")
     verdict = "PASS" if median <= 0.300 else "MISS"
-    print(f"target <= 300 ms on 2 cores: {verdict}  (DBOS reference: 1440 ms, "
-          "durability-peers.md §5.5)")
+    print(
+        f"target <= 300 ms on 2 cores: {verdict}  (DBOS reference: 1440 ms, "
+        "durability-peers.md §5.5)"
+    )
     return 0
 
 

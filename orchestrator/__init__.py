@@ -11,12 +11,14 @@ public subpackages ``orchestrator.events``, ``orchestrator.store`` and
 from orchestrator.clock import Clock, FakeClock, SystemClock
 from orchestrator.errors import (
     ChunkError,
+    ChunkTimeoutError,
     ConcurrencyError,
     CorruptEventError,
     DefinitionMismatchError,
     ExecutionCancelledError,
     ExecutionNotFoundError,
     FlowDefinitionError,
+    InterruptError,
     InterruptNotWaitingError,
     LeaseLostError,
     LifecycleError,
@@ -25,35 +27,49 @@ from orchestrator.errors import (
     OrchestratorError,
     PauseNotAllowedError,
     PayloadError,
+    PayloadTooLargeError,
+    ReadOnlyStoreError,
     ResumeConflictError,
+    ResumeValueError,
     SchemaVersionError,
     SnapshotContractError,
+    StorageCorruptError,
+    StorageFullError,
+    StorageIOError,
     StoreError,
     UnknownEventTypeError,
 )
 from orchestrator.flow.chunk import TriggerFlowChunk
 from orchestrator.flow.process import TriggerFlowProcess
+from orchestrator.flow.retry import RetryPolicy
 from orchestrator.projection.execution import (
     ExecutionStatus,
     ExecutionView,
     LifecycleState,
 )
-from orchestrator.runtime.execution import TriggerFlowExecution
+from orchestrator.runtime.execution import LifecycleWarning, TriggerFlowExecution
+from orchestrator.runtime.flow_data import FlowDataWarning
+from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
 from orchestrator.runtime.rebuild import ExecutionSummary
 from orchestrator.runtime.resources import RuntimeResources
+from orchestrator.runtime.runners import ConditionResultWarning
 from orchestrator.runtime.runtime_data import (
     TriggerFlowEventData,
     TriggerFlowRuntimeData,
 )
+from orchestrator.runtime.steps import step
 from orchestrator.store.base import EventStore
+from orchestrator.store.batch import PayloadSizeWarning
 from orchestrator.store.memory import InMemoryEventStore
 from orchestrator.store.sqlite import SQLiteEventStore
 from orchestrator.trigger_flow import TriggerFlow
 
 __all__ = [
     "ChunkError",
+    "ChunkTimeoutError",
     "Clock",
     "ConcurrencyError",
+    "ConditionResultWarning",
     "CorruptEventError",
     "DefinitionMismatchError",
     "EventStore",
@@ -63,29 +79,42 @@ __all__ = [
     "ExecutionSummary",
     "ExecutionView",
     "FakeClock",
+    "FlowDataWarning",
     "FlowDefinitionError",
     "InMemoryEventStore",
+    "InterruptError",
     "InterruptNotWaitingError",
     "LeaseLostError",
     "LifecycleError",
     "LifecycleState",
+    "LifecycleWarning",
     "MissingResourceError",
     "NondeterminismError",
     "OrchestratorError",
     "PauseNotAllowedError",
     "PayloadError",
+    "PayloadSizeWarning",
+    "PayloadTooLargeError",
+    "ReadOnlyStoreError",
     "ResumeConflictError",
+    "ResumeValueError",
+    "RetryPolicy",
     "RuntimeResources",
     "SQLiteEventStore",
     "SchemaVersionError",
     "SnapshotContractError",
+    "StorageCorruptError",
+    "StorageFullError",
+    "StorageIOError",
     "StoreError",
     "SystemClock",
     "TriggerFlow",
     "TriggerFlowChunk",
     "TriggerFlowEventData",
     "TriggerFlowExecution",
+    "TriggerFlowPauseSignal",
     "TriggerFlowProcess",
     "TriggerFlowRuntimeData",
     "UnknownEventTypeError",
+    "step",
 ]

@@ -24,7 +24,21 @@ if TYPE_CHECKING:
     from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
     from orchestrator.store.base import EventStore
 
-__all__ = ["DEMO_FLOW_NAME", "DEMO_INPUT", "KeywordClassifier", "build_flow", "run"]
+__all__ = [
+    "archive",
+    "build_flow",
+    "classify",
+    "count_documents",
+    "DEMO_FLOW_NAME",
+    "DEMO_INPUT",
+    "extract_total",
+    "ingest",
+    "is_invoice",
+    "KeywordClassifier",
+    "report",
+    "run",
+    "sum_totals",
+]
 
 DEMO_FLOW_NAME = "document-pipeline"
 

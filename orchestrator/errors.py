@@ -3,7 +3,7 @@
 The tree::
 
     OrchestratorError
-    ├── FlowDefinitionError                bad wiring, unregistered handler, bad path
+    ├── FlowDefinitionError (ValueError)   bad wiring, unregistered handler, bad path
     ├── SnapshotContractError (ValueError) save()/load() contract: kind, version, ...
     │   └── DefinitionMismatchError        stored fingerprint != current definition
     ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle

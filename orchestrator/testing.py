@@ -41,12 +41,13 @@ if TYPE_CHECKING:
     from orchestrator.trigger_flow import TriggerFlow
 
 __all__ = [
-    "FakeClock",
-    "ReplayMismatchError",
     "assert_replay_equivalent",
     "event_programs",
+    "FakeClock",
     "fold_execution",
     "json_values",
+    "ProgramStep",
+    "ReplayMismatchError",
     "run_program",
     "throwaway_store",
 ]
@@ -122,11 +123,14 @@ sys.stdout.buffer.write(orjson.dumps(_comparable(view)))
 
 
 def _fold_in_subprocess(path: str, execution_id: str) -> dict[str, Any]:
+    # The child must import the same orchestrator as this process.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     result = subprocess.run(
         [sys.executable, "-c", _FOLD_SCRIPT, path, execution_id],
         capture_output=True,
         check=True,
         timeout=60,
+        env=env,
     )
     folded: dict[str, Any] = loads(result.stdout)
     return folded

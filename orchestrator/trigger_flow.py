@@ -53,6 +53,8 @@ class TriggerFlow(TriggerFlowProcess):
         lease_ttl: seconds an execution's lease outlives its last renewal; a
             process that dies holding it on another host is taken over after this
             (on the same host, a dead owner is detected at once).
+        handlers / conditions: chunk and condition handlers to register before
+            ``blueprint`` is loaded (a list of functions, or a dict name -> function).
     """
 
     def __init__(
@@ -64,6 +66,8 @@ class TriggerFlow(TriggerFlowProcess):
         skip_exceptions: bool = False,
         clock: Clock | None = None,
         lease_ttl: float = 30.0,
+        handlers: Any = None,
+        conditions: Any = None,
     ) -> None:
         self._definition = FlowDefinition(name or new_execution_id()[:16])
         super().__init__(self, ("event", START))
@@ -79,6 +83,17 @@ class TriggerFlow(TriggerFlowProcess):
         self._engines: weakref.WeakValueDictionary[str, ExecutionEngine] = (
             weakref.WeakValueDictionary()
         )
+        for registry, register in (
+            (handlers, self.register_chunk_handler),
+            (conditions, self.register_condition_handler),
+        ):
+            items = (
+                registry.items()
+                if isinstance(registry, dict)
+                else [(None, fn) for fn in registry or ()]
+            )
+            for name, fn in items:
+                register(fn, name=name)
         if blueprint is not None:
             self.load_blueprint(blueprint)
 
@@ -288,7 +303,14 @@ class TriggerFlow(TriggerFlowProcess):
                 "create_execution(execution_environments=...) was renamed; pass "
                 "execution_resources=... (or runtime_resources=...) instead"
             )
-        unsupported.pop("execution_resources", None)
+        execution_resources = unsupported.pop("execution_resources", None)
+        if execution_resources:
+            if not isinstance(execution_resources, dict):
+                raise TypeError(
+                    "execution_resources must be a dict of name -> live object "
+                    f"(merged into runtime_resources), got {type(execution_resources).__name__}"
+                )
+            runtime_resources = {**execution_resources, **(runtime_resources or {})}
         if unsupported:
             raise TypeError(
                 f"create_execution() got unexpected arguments {sorted(unsupported)}"

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ErrorRecord", "JoinUpdate", "LayerMark", "SignalRecord"]
 
-# One fan-out level: [group id (the fan-out run), item index, item count].
+# One fan-out level: [group id (the fan-out run), item index, item count,
+# concurrency cap of the fan-out (0: none)].
 LayerMark = list[str | int]
 
 

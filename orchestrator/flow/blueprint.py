@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
 from orchestrator.events.codec import loads
+from orchestrator.events.values import copy_json
 from orchestrator.flow.definition import BLUEPRINT_VERSION
 from orchestrator.flow.operators import Operator, OperatorKind
-from orchestrator.events.values import copy_json
 
 if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestrator.flow.operators import START, OperatorKind
+from orchestrator.flow.operators import START, OperatorKind, short_hash
 
 if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
@@ -26,6 +26,10 @@ def _label(text: str) -> str:
 
 def to_mermaid(definition: FlowDefinition, mode: str = "simplified") -> str:
     """Mermaid ``flowchart TD`` source; ``detailed`` labels edges with event names."""
+    if mode not in ("simplified", "detailed"):
+        raise ValueError(
+            f"to_mermaid(mode=...) takes 'simplified' or 'detailed', got {mode!r}"
+        )
     node_ids = {op_id: f"n{i}" for i, op_id in enumerate(definition.operators)}
     emitters: dict[str, list[str]] = {START: ["start"]}
     for op in definition.operators.values():
@@ -43,7 +47,7 @@ def to_mermaid(definition: FlowDefinition, mode: str = "simplified") -> str:
         for trigger_type, event in op.listen:
             sources = emitters.get(event, []) if trigger_type == "event" else []
             if not sources:
-                ext = f"ext_{abs(hash((trigger_type, event))) % 10**8}"
+                ext = f"ext_{short_hash(trigger_type, event)[:8]}"
                 lines.append(f'    {ext}>"{_label(trigger_type + ": " + event)}"]')
                 sources = [ext]
             for source in sources:

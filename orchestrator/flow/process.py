@@ -9,7 +9,7 @@ aliases) live in :mod:`orchestrator.flow.blocks`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,13 @@ from orchestrator.flow.operators import (
 if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
 
-__all__ = ["ChunkLike", "TriggerFlowProcess", "chunk_operator", "resolve_triggers"]
+__all__ = [
+    "Block",
+    "chunk_operator",
+    "ChunkLike",
+    "resolve_triggers",
+    "TriggerFlowProcess",
+]
 
 ChunkLike = Callable[..., Any] | TriggerFlowChunk | str | tuple[str, Callable[..., Any]]
 
@@ -231,6 +237,11 @@ class TriggerFlowProcess:
         every attempt, failure and backoff is recorded.
         """
         if hasattr(chunk, "definition") and hasattr(chunk, "create_execution"):
+            if retry is not None or timeout is not None:
+                raise FlowDefinitionError(
+                    "to(sub_flow, retry=/timeout=): a sub-flow call takes no retry or "
+                    "timeout; set them on the child's chunks"
+                )
             return self.to_sub_flow(
                 chunk, side_branch=side_branch, name=name, **sub_flow_options
             )
@@ -386,7 +397,9 @@ class TriggerFlowProcess:
         )
         return self._next(end, self._blocks[:-1])
 
-    def match(self, *, mode: str = "hit_first", name: str | None = None) -> TriggerFlowProcess:
+    def match(
+        self, *, mode: str = "hit_first", name: str | None = None
+    ) -> TriggerFlowProcess:
         """Route the value to the first (or every) case whose condition holds."""
         from orchestrator.flow.blocks import open_match
 
@@ -440,10 +453,3 @@ class TriggerFlowProcess:
 
     def _pop_block(self, what: str, kind: str) -> Block:
         return self._peek_block(what, kind)
-
-
-def as_sequence(value: Any) -> Sequence[Any]:
-    """for_each's item rule: a non-str sequence splits, anything else is one item."""
-    if isinstance(value, list | tuple):
-        return value
-    return [value]

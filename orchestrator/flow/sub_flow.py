@@ -24,6 +24,7 @@ is checked here, at definition time.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,9 @@ def _source(text: Any, where: str, allowed: tuple[str, ...]) -> list[str]:
         )
     scope, dot, rest = text.partition(".")
     if dot and not rest:
-        raise FlowDefinitionError(f"{where}: source {text!r} ends with '.'; give a path or drop the dot")
+        raise FlowDefinitionError(
+            f"{where}: source {text!r} ends with '.'; give a path or drop the dot"
+        )
     if scope not in allowed:
         raise FlowDefinitionError(
             f"{where}: source {text!r} has scope {scope!r}; allowed scopes here: "
@@ -105,7 +108,7 @@ def _mapping(value: Any, where: str) -> dict[str, Any]:
 def _check_conflicts(entries: dict[str, Any], where: str) -> None:
     """No target may be inside another (``a`` and ``a.b`` would overwrite each other)."""
     paths = sorted(entries)
-    for shorter, longer in zip(paths, paths[1:], strict=False):
+    for shorter, longer in itertools.pairwise(paths):
         if longer.startswith(shorter + "."):
             raise FlowDefinitionError(
                 f"{where}: targets {shorter!r} and {longer!r} conflict (one is inside "

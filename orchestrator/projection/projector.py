@@ -317,9 +317,12 @@ def _sub_flow_completed(
         view.state_version += 1
     for signal in e.emits:
         _add_signal(view, signal)
-    if e.status == "failed" and not view.skip_exceptions:
-        if view.status not in ExecutionStatus.TERMINAL:
-            view.status = ExecutionStatus.FAILED
+    if (
+        e.status == "failed"
+        and not view.skip_exceptions
+        and view.status not in ExecutionStatus.TERMINAL
+    ):
+        view.status = ExecutionStatus.FAILED
     _refresh_waiting(view)
 
 
@@ -496,13 +499,6 @@ _HANDLERS: dict[type[Event], Callable[[ExecutionView, Any, int, float], None]] =
     ev_sub.SubFlowCompleted: _sub_flow_completed,
     ev_sub.SubFlowCancelled: _sub_flow_cancelled,
 }
-
-
-def register_handler(
-    event_class: type[Event], handler: Callable[[ExecutionView, Any, int, float], None]
-) -> None:
-    """Add the fold of an event family defined elsewhere (interrupts, sub-flows)."""
-    _HANDLERS[event_class] = handler
 
 
 def apply(view: ExecutionView, event: Event, seq: int, created_at: float) -> None:

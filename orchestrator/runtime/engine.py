@@ -22,7 +22,8 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
-    ChunkError,
+    ExecutionCancelledError,
+    LifecycleError,
     OrchestratorError,
     PayloadTooLargeError,
     StoreError,
@@ -94,9 +95,12 @@ class ExecutionEngine:
         self._needs_resume = False
         self._lease_task: asyncio.Task[None] | None = None
         self._driver: asyncio.Task[None] | None = None
-        self._last_flush_at = 0.0
+        # When this process last took or renewed the lease (None: not held).
+        self.lease_renewed_at: float | None = None
         self._replay_states: dict[int, dict[str, JsonValue]] = {}
         self._claim_lock: asyncio.Lock | None = None
+        self.snapshot_every = 1000
+        self._snapshot_seq = view.last_seq
         self.store = host.store
         self.clock = host.clock
         self.definition = host.definition
@@ -158,6 +162,7 @@ class ExecutionEngine:
                     self.store, info, self.owner, self.lease_ttl
                 ):
                     return
+                self.lease_renewed_at = self.clock.now()
         self.resume_pending()
         self.reconcile()
         self.drive_to_close()
@@ -167,6 +172,10 @@ class ExecutionEngine:
     def record(self, event: Event, *, flush: bool = True) -> int:
         """Apply ``event`` to the live view and queue it for the log; return its seq."""
         self.raise_store_error()
+        if self.view.lifecycle == "closed":
+            # A straggler (a sync handler's thread outliving a cancel) must not
+            # write after the close: the closed log is final.
+            raise self._closed_error()
         type_name, data = encode(event)
         if len(data) > self._max_event_bytes:
             raise PayloadTooLargeError(
@@ -192,12 +201,16 @@ class ExecutionEngine:
             return self._last_future
         requests: list[AppendRequest] = []
         if self._buffer or status_changed:
+            snapshot_index = self._maybe_snapshot()
             events, self._buffer = self._buffer, []
             status = self.view.status
             meta = self.stream_meta
             if status != self._written_status:
                 meta = StreamMeta(meta.kind, meta.flow_name, meta.parent_id, status)
-            requests.append(self._request(events, meta))
+            request = self._request(events, meta)
+            if snapshot_index is not None:
+                request = request._replace(snapshot_index=snapshot_index)
+            requests.append(request)
             self._buffer_base += len(events)
             self._written_status = status
         if self._extra:
@@ -213,6 +226,32 @@ class ExecutionEngine:
         future.add_done_callback(self._on_written)
         self._last_future = future
         return future
+
+    def _maybe_snapshot(self) -> int | None:
+        """Every ``snapshot_every`` events, end the batch with a snapshot of the view.
+
+        Folds start at the latest snapshot instead of seq 1, so rebuilding a long
+        execution reads only its tail. The live view is not re-applied: a snapshot
+        of it is, by construction, the view itself.
+        """
+        every = self.snapshot_every
+        if (
+            not every
+            or not self._buffer
+            or self.view.last_seq - self._snapshot_seq < every
+        ):
+            return None
+        from orchestrator.events.execution import SnapshotTaken
+
+        type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+        if len(data) > self._max_event_bytes:
+            return None  # too big to snapshot; folding from the start still works
+        now = self.clock.now()
+        self.view.last_seq += 1
+        self.view.updated_at = now
+        self._buffer.append(NewEvent(type_name, data, now))
+        self._snapshot_seq = self.view.last_seq
+        return len(self._buffer) - 1
 
     def after_rebuild(self, allow_definition_change: bool) -> None:
         """Adopt a view folded from the log (its status is what the index holds)."""
@@ -230,13 +269,29 @@ class ExecutionEngine:
 
     def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
         request = AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
-        if self.owner is not None and self.lease_ttl is not None and _LEASES:
-            # Hold the lease while work is pending; an idle execution releases it
-            # (lease 0) so that another process may continue it (continue_with).
-            busy = bool(self.view.runs)
-            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
-        self._last_flush_at = self.clock.now()
-        return request
+        lease = self._lease_for(bool(self.view.runs))
+        return request if lease is None else request._replace(lease_ttl=lease)
+
+    def _lease_for(self, busy: bool) -> float | None:
+        """The lease_ttl this append should carry (None: leave the lease alone).
+
+        The lease is held while work is pending and released when idle, so that
+        another process may continue the execution. It is renewed only once a
+        third of its time has passed: most appends leave the index's lease alone.
+        """
+        if self.owner is None or self.lease_ttl is None or not _LEASES:
+            return None
+        now = self.clock.now()
+        if busy:
+            renewed = self.lease_renewed_at
+            if renewed is not None and now - renewed < self.lease_ttl / 3:
+                return None
+            self.lease_renewed_at = now
+            return self.lease_ttl
+        if self.lease_renewed_at is None:
+            return None
+        self.lease_renewed_at = None
+        return 0.0
 
     def keep_lease(self) -> None:
         """Renew the lease while runs are pending, even if none of them writes."""
@@ -249,14 +304,17 @@ class ExecutionEngine:
         assert self.lease_ttl is not None
         period = self.lease_ttl / 3
         while self.view.runs or self._tasks:
-            await self.clock.sleep_until(self._last_flush_at + period)
-            if (
-                self.view.runs or self._tasks
-            ) and self.clock.now() - self._last_flush_at >= period:
+            renewed = self.lease_renewed_at or self.clock.now()
+            await self.clock.sleep_until(renewed + period)
+            if self.view.runs and self._lease_due(period):
                 requests = [self._request([], self.stream_meta)]
                 future = self.store.submit(requests)
                 future.add_done_callback(self._on_written)
                 self._last_future = future
+
+    def _lease_due(self, period: float) -> bool:
+        renewed = self.lease_renewed_at
+        return renewed is None or self.clock.now() - renewed >= period
 
     def drive_to_close(self) -> None:
         """After a rebuild: once idle, auto-close (if the execution asked for it)."""
@@ -318,7 +376,9 @@ class ExecutionEngine:
             self.owner,
         )
         if self.owner is not None and self.lease_ttl is not None and _LEASES:
+            # Always explicit here: the decision must take (or free) the lease.
             request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
+            self.lease_renewed_at = now if busy else None
         (result,) = await self.store.submit([request])
         seq = self.view.last_seq + 1
         apply(self.view, event, seq, now)
@@ -535,14 +595,28 @@ class ExecutionEngine:
 
     def finish_run(self, run: RunRecord, event: ChunkCompleted) -> None:
         """Record a run's completion and start the runs of what it emits."""
+        if self.view.lifecycle == "closed":
+            return
         cascade = self._cascade_of(run)
         self.record(event)
         for signal in event.emits:
             self.spawn(signal)
         self._after_run(cascade)
 
+    def _closed_error(self) -> LifecycleError:
+        if self.view.status == "cancelled":
+            return ExecutionCancelledError(
+                f"execution {self.id!r} was cancelled ({self.view.close_reason}); this "
+                "write arrived after the cancellation and was refused"
+            )
+        return LifecycleError(
+            f"execution {self.id!r} is closed; nothing more is written to its log"
+        )
+
     def fail_run(self, run: RunRecord, error: BaseException) -> None:
         """Record a run's failure; it fails the execution unless skip_exceptions."""
+        if self.view.lifecycle == "closed":
+            return
         cascade = self._cascade_of(run)
         skipped = self.view.skip_exceptions
         self.record(
@@ -674,16 +748,6 @@ class ExecutionEngine:
     def op_signal_id(run_id: str, op: int | str) -> str:
         """The id of the signal that operation ``op`` of a run emits."""
         return derive_id("s", run_id, op)
-
-    def raise_chunk_error(self, record: dict[str, Any]) -> None:
-        """Raise the typed error of a recorded failure (rebuilt executions)."""
-        raise ChunkError(
-            self.id,
-            record.get("chunk", ""),
-            record["type"],
-            record["message"],
-            record.get("seq"),
-        )
 
 
 def _parent_stream(view: ExecutionView) -> str | None:

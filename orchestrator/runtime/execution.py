@@ -120,8 +120,11 @@ class TriggerFlowExecution:
         """Run START with ``input``.
 
         With ``auto_close=True`` this waits until the execution is quiescent, closes
-        it and returns the close snapshot; otherwise it returns once the START
-        cascade has settled (status stays ``running``). A second start is a no-op.
+        it and returns the close snapshot (``None`` if an interrupt is waiting: the
+        execution stays open for ``continue_with``); otherwise it returns once the
+        START cascade has settled (status stays ``running``). A second start is a
+        no-op. ``timeout`` bounds the wait; on expiry an auto-closing execution is
+        cancelled, and TimeoutError is raised.
         """
         return await self._call(self._start, input, timeout)
 
@@ -145,6 +148,11 @@ class TriggerFlowExecution:
         engine.emit_signal(signal)
         try:
             await asyncio.wait_for(engine.wait_cascade(signal["cascade"]), timeout)
+        except TimeoutError:
+            if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
+                # The hidden/auto-closing execution cannot be left running.
+                await self._cancel(f"start timed out after {timeout}s")
+            raise
         except BaseException:
             if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
                 engine.error_observed = True

@@ -184,6 +184,8 @@ class FlowDataService:
                 )
                 engine.emit_signal(signal)
                 cascade = signal["cascade"]
+            elif _on_loop(engine.loop):
+                _deliver(engine, key, copy_json(value))
             else:
                 engine.loop.call_soon_threadsafe(
                     _deliver, engine, key, copy_json(value)
@@ -197,6 +199,13 @@ class FlowDataService:
         if fingerprint in self.view.definitions:
             return None
         return self._request(FlowDefined(fingerprint=fingerprint, blueprint=blueprint))
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _deliver(engine: ExecutionEngine, key: str, value: JsonValue) -> None:

@@ -40,12 +40,13 @@ if TYPE_CHECKING:
     from orchestrator.runtime.engine import ExecutionEngine
 
 __all__ = [
-    "TriggerFlowPauseSignal",
     "continue_interrupt",
+    "default_interrupt_id",
     "pending_interrupts",
     "raise_interrupt",
     "resolve_by_emit",
     "settle_interrupts_for_close",
+    "TriggerFlowPauseSignal",
 ]
 
 
@@ -246,7 +247,10 @@ async def continue_interrupt(
 
 
 async def _continue(
-    engine: ExecutionEngine, interrupt_id: str, json_value: Any, resume_request_id: str | None
+    engine: ExecutionEngine,
+    interrupt_id: str,
+    json_value: Any,
+    resume_request_id: str | None,
 ) -> dict[str, Any] | None:
     for _ in range(5):
         record = engine.view.interrupts.get(interrupt_id)
@@ -362,7 +366,9 @@ async def settle_interrupts_for_close(
             f"waiting: {waiting}. Resolve them with continue_with(...), or close with "
             "pending_interrupts='cancel'."
         )
-    if any(f.get("status") in ("running", "waiting") for f in engine.view.frames.values()):
+    if any(
+        f.get("status") in ("running", "waiting") for f in engine.view.frames.values()
+    ):
         from orchestrator.runtime.sub_flows import cancel_children
 
         await cancel_children(engine, "closed with pending_interrupts='cancel'")

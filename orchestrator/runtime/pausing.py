@@ -163,7 +163,7 @@ class PauseMixin:
         """True when a handler returned the signal of ``pause_for``."""
         return isinstance(result, TriggerFlowPauseSignal)
 
-    def complete_paused(self, result: Any) -> None:
+    def complete_paused(self, _result: Any) -> None:
         """The run ends with no continuation: its branch waits on the interrupt."""
         run = self._ops.run
         self._engine.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))

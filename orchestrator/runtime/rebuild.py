@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from orchestrator.runtime.host import FlowHost
     from orchestrator.store.base import EventStore, StreamInfo
 
-__all__ = ["ExecutionSummary", "check_definition", "rebuild_view", "summaries"]
+__all__ = [
+    "check_definition",
+    "ExecutionSummary",
+    "read_view",
+    "rebuild_view",
+    "summaries",
+]
 
 EXECUTION_KINDS = ("execution", "child")
 

@@ -20,10 +20,15 @@ from orchestrator.runtime.rebuild import check_definition, read_view
 from orchestrator.runtime.resources import RuntimeResources
 
 if TYPE_CHECKING:
-    from orchestrator.store.base import StreamInfo
     from orchestrator.runtime.host import FlowHost
+    from orchestrator.store.base import StreamInfo
 
-__all__ = ["RECOVERABLE_STATUSES", "held_elsewhere", "recover_executions"]
+__all__ = [
+    "claim",
+    "held_elsewhere",
+    "recover_executions",
+    "RECOVERABLE_STATUSES",
+]
 
 RECOVERABLE_STATUSES = (
     ExecutionStatus.CREATED,
@@ -90,13 +95,16 @@ async def recover_executions(
         if view.lifecycle == LifecycleState.CLOSED:
             continue
         check_definition(flow, view, allow_definition_change)
+        claimed_at: float | None = None
         if view.runs:
             if not claim(store, info, owner, ttl):
                 continue
+            claimed_at = flow.clock.now()
             # Fold again after claiming: the previous owner may have appended.
             view, info = read_view(store, info.stream_id)
         resources = RuntimeResources(flow.flow_resources, runtime_resources)
         engine = ExecutionEngine(flow, view, resources, owner=owner, lease_ttl=ttl)
+        engine.lease_renewed_at = claimed_at
         engine.after_rebuild(allow_definition_change)
         flow.register_engine(engine)
         handle = TriggerFlowExecution(engine)

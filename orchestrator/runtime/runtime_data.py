@@ -71,8 +71,19 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         self._engine = engine
         self._signal = signal
         self._value: Any = copy_json(signal["value"])
-        self.state = StateNamespace(self)
-        self.flow_state = FlowStateNamespace(self)
+
+    # Namespaces are made on access: holding them would make every chunk run's
+    # data a reference cycle for the garbage collector (measured: a quarter of
+    # the time of 1,000 concurrent executions went to gen-0 collections).
+    @property
+    def state(self) -> StateNamespace:
+        """``data.state``: the execution state as a namespace."""
+        return StateNamespace(self)
+
+    @property
+    def flow_state(self) -> FlowStateNamespace:
+        """``data.flow_state``: the flow-shared data as a namespace."""
+        return FlowStateNamespace(self)
 
     # -- identity and input -----------------------------------------------------------
 

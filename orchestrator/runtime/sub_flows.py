@@ -35,7 +35,6 @@ from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.operations import RunOperations
 from orchestrator.runtime.rebuild import read_view
 from orchestrator.runtime.resources import RuntimeResources
-
 from orchestrator.store.base import StreamMeta
 
 if TYPE_CHECKING:
@@ -44,7 +43,18 @@ if TYPE_CHECKING:
     from orchestrator.projection.execution import RunRecord
     from orchestrator.store.base import AppendRequest
 
-__all__ = ["attach_child", "finish_frame", "run_sub_flow"]
+__all__ = [
+    "attach_child",
+    "cancel_children",
+    "cancel_sub_flow",
+    "capture",
+    "child_id_for",
+    "continue_projected",
+    "finish_frame",
+    "reconcile_frames",
+    "run_sub_flow",
+    "sub_flow_executions",
+]
 
 
 def child_id_for(parent_id: str, run_id: str) -> str:
@@ -124,7 +134,7 @@ def _new_child(
             skip_exceptions=child_flow.skip_exceptions,
             parent={"execution_id": parent.id, "run_id": run_id, "operator_id": op.id},
             initial_state=captured["state"] or None,
-            captured={**captured, "resources": list(sorted(resources))},
+            captured={**captured, "resources": list(sorted(resources))},  # noqa: C413 - JsonValue list
         ),
         flush=False,
     )
@@ -363,13 +373,20 @@ async def continue_projected(
     resume_request_id: str | None,
 ) -> None:
     """Resume a child through its projected interrupt; finish the frame if it ends."""
+    from orchestrator.errors import InterruptError, StoreError
     from orchestrator.events.interrupt import InterruptResolved
     from orchestrator.runtime.interrupts import continue_interrupt
 
     child = attach_child(parent, record["sub_flow"]["child_id"])
-    await continue_interrupt(
-        child, record["sub_flow"]["local_interrupt_id"], value, resume_request_id
-    )
+    failure: BaseException | None = None
+    try:
+        await continue_interrupt(
+            child, record["sub_flow"]["local_interrupt_id"], value, resume_request_id
+        )
+    except (InterruptError, StoreError):
+        raise  # not resolved here (another process won, or the log refused it)
+    except Exception as child_failure:  # noqa: BLE001 - the resumed child failed
+        failure = child_failure
     parent.record(
         InterruptResolved(
             interrupt_id=record["id"],
@@ -380,8 +397,10 @@ async def continue_projected(
         )
     )
     error = await _drive_child(child, None)
-    await finish_frame(parent, child, run=None, error=error)
+    await finish_frame(parent, child, run=None, error=failure or error)
     await parent.durable()
+    if failure is not None:
+        raise failure
 
 
 async def cancel_sub_flow(parent: ExecutionEngine, child_id: str, reason: str) -> bool:

@@ -156,6 +156,16 @@ def check_sizes(
             )
         if req.owner is not None:
             _check_text(req.owner, sid, "owner")
+        ttl = req.lease_ttl
+        if ttl is not None and (
+            not isinstance(ttl, float | int)  # type: ignore[redundant-expr]  # untyped callers
+            or isinstance(ttl, bool)
+            or ttl != ttl  # NaN
+        ):
+            raise StoreError(
+                f"stream {sid!r}: lease_ttl must be a number of seconds or None, "
+                f"got {ttl!r}"
+            )
         events = req.events
         if req.snapshot_index is not None and not (
             0 <= req.snapshot_index < len(events)

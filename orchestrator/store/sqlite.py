@@ -370,6 +370,12 @@ class SQLiteEventStore:
             else:
                 appended = None
         infos = [decode_stream_row(row) for row in rows]
+        if len({info.stream_id for info in infos}) != len(infos):
+            # stream_id is the primary key: a repeat comes from a damaged index
+            raise StorageCorruptError(
+                f"{self.path}: the streams index lists a stream twice; the index is "
+                "damaged. Restore the file from a backup."
+            )
         if appended is not None:
             listed = sum(info.last_seq for info in infos)
             if listed != appended:

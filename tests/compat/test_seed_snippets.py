@@ -36,8 +36,6 @@ from tests.compat.fakes import (
     tenant_policy_doc,
 )
 
-
-
 # == seed 000: Persistence and Blueprint ======================================================
 
 # -- module-level snippet code (seed 000, "Flow blueprint save / load") -------------------

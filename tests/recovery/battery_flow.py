@@ -47,8 +47,14 @@ def build_flow(store: str, *, pause: float = 0.002) -> TriggerFlow:
 
     async def intake(data: TriggerFlowRuntimeData) -> Any:
         sink: IdempotentSink = data.require_resource("sink")
-        receipt = await data.step("register", sink.apply, data.step_key, data.execution_id,
-                                  "register", data.value["n"])
+        receipt = await data.step(
+            "register",
+            sink.apply,
+            data.step_key,
+            data.execution_id,
+            "register",
+            data.value["n"],
+        )
         data.set_state("receipt", receipt["value"])
         data.append_state("trail", "intake")
         return data.value
@@ -76,8 +82,9 @@ def build_flow(store: str, *, pause: float = 0.002) -> TriggerFlow:
     async def per_item(data: TriggerFlowRuntimeData) -> Any:
         sink: IdempotentSink = data.require_resource("sink")
         await asyncio.sleep(pause)
-        charged = await data.step("charge", sink.apply, data.step_key, data.execution_id,
-                                  "charge", data.value)
+        charged = await data.step(
+            "charge", sink.apply, data.step_key, data.execution_id, "charge", data.value
+        )
         data.set_state(f"items.i{data.value}", charged["value"] * 10)
         await data.async_emit("item_done", data.value)
         return charged["value"] * 10

@@ -23,7 +23,9 @@ async def main(db: str, sink_path: str, count: int) -> None:
     for execution_id, value in inputs(count).items():
         if execution_id in handles or flow.has_execution(execution_id):
             continue
-        execution = flow.create_execution(execution_id=execution_id, runtime_resources=resources)
+        execution = flow.create_execution(
+            execution_id=execution_id, runtime_resources=resources
+        )
         handles[execution_id] = execution
         starts.append(execution.async_start(value))
     await asyncio.gather(*starts)

@@ -24,19 +24,28 @@ ROOT = Path(__file__).resolve().parents[2]
 BATTERY = "tests.recovery.battery_worker"
 
 
-def worker(db: Path, sink: Path, count: int, module: str = BATTERY) -> subprocess.Popen[str]:
+def worker(
+    db: Path, sink: Path, count: int, module: str = BATTERY
+) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", module, str(db), str(sink), str(count)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-def run_to_completion(db: Path, sink: Path, count: int, timeout: float = 120,
-                      module: str = BATTERY) -> None:
+def run_to_completion(
+    db: Path, sink: Path, count: int, timeout: float = 120, module: str = BATTERY
+) -> None:
     process = worker(db, sink, count, module)
     out, err = process.communicate(timeout=timeout)
-    assert process.returncode == 0, f"worker failed ({process.returncode}):\n{err[-4000:]}"
+    assert process.returncode == 0, (
+        f"worker failed ({process.returncode}):\n{err[-4000:]}"
+    )
     assert "done" in out
 
 
@@ -47,8 +56,15 @@ class Round:
     errors: list[str] = field(default_factory=list)
 
 
-def kill_until_done(db: Path, sink: Path, count: int, rng: random.Random,
-                    max_delay: float, max_workers: int = 400, module: str = BATTERY) -> Round:
+def kill_until_done(
+    db: Path,
+    sink: Path,
+    count: int,
+    rng: random.Random,
+    max_delay: float,
+    max_workers: int = 400,
+    module: str = BATTERY,
+) -> Round:
     """Start workers one after another, SIGKILL each at a random instant after
     it is ready, until one finishes on its own."""
     result = Round()
@@ -77,7 +93,9 @@ def kill_until_done(db: Path, sink: Path, count: int, rng: random.Random,
         process.communicate(timeout=60)
         if process.returncode != 0:
             raise AssertionError(f"worker exited {process.returncode}:\n{err[-4000:]}")
-        assert "done" in line + out, f"worker exited 0 without finishing: {line + out!r} {err!r}"
+        assert "done" in line + out, (
+            f"worker exited 0 without finishing: {line + out!r} {err!r}"
+        )
         return result
     raise AssertionError(f"no worker finished after {max_workers} attempts")
 

@@ -44,15 +44,16 @@ def retry_flow(db: str, clock: FakeClock, marker: str) -> TriggerFlow:
             raise ConnectionError(f"attempt {attempts} failed")
         return attempts
 
-    flow.to(flaky, retry=RetryPolicy(attempts=5, initial_backoff=600, jitter=0),
-            timeout=30)
+    flow.to(
+        flaky, retry=RetryPolicy(attempts=5, initial_backoff=600, jitter=0), timeout=30
+    )
     return flow
 
 
 def pid_flow(db: str) -> TriggerFlow:
     """A chain whose every chunk appends the pid of the process running it."""
     flow = TriggerFlow(name="pids", store=db, lease_ttl=30.0)
-    process = flow
+    process: Any = flow
     for index in range(6):
 
         async def step(data: TriggerFlowRuntimeData) -> Any:
@@ -98,8 +99,12 @@ async def main(name: str, db: str, arg: str | None) -> None:
         execution = flow.create_execution(auto_close=False, execution_id="sleeper")
         task = asyncio.ensure_future(execution.async_start(None))
         # Parked while the chunk sleeps on its timer, once the timer is durable.
-        await park_until(lambda: any(r.wake_at for r in execution.view.runs.values())
-                         and _durable(flow, execution))
+        await park_until(
+            lambda: (
+                any(r.wake_at for r in execution.view.runs.values())
+                and _durable(flow, execution)
+            )
+        )
         await task
     elif name == "retry":
         assert arg is not None
@@ -110,9 +115,15 @@ async def main(name: str, db: str, arg: str | None) -> None:
             await asyncio.sleep(0.005)
         clock.advance(600)  # let the first backoff pass: attempt 2 fails too
         # Parked in the backoff after the second failure (its timer is durable).
-        await park_until(lambda: any(r.status == "retrying" and r.attempt == 2
-                                     for r in execution.view.runs.values())
-                         and _durable(flow, execution))
+        await park_until(
+            lambda: (
+                any(
+                    r.status == "retrying" and r.attempt == 2
+                    for r in execution.view.runs.values()
+                )
+                and _durable(flow, execution)
+            )
+        )
         await task
     elif name == "resume-crash":
         flow = approval_flow(db, park=True)
@@ -120,11 +131,17 @@ async def main(name: str, db: str, arg: str | None) -> None:
         await execution.async_continue_with("approve", {"ok": True})
     elif name == "pids-start":
         flow = pid_flow(db)
-        executions = [flow.create_execution(auto_close=False, execution_id=f"p{i:02d}")
-                      for i in range(20)]
+        executions = [
+            flow.create_execution(auto_close=False, execution_id=f"p{i:02d}")
+            for i in range(20)
+        ]
         tasks = [asyncio.ensure_future(e.async_start(None)) for e in executions]
-        await park_until(lambda: all(len(e.get_state("pids", [])) >= 2 for e in executions)
-                         and all(_durable(flow, e) for e in executions))
+        await park_until(
+            lambda: (
+                all(len(e.get_state("pids", [])) >= 2 for e in executions)
+                and all(_durable(flow, e) for e in executions)
+            )
+        )
         await asyncio.gather(*tasks)
     elif name == "pids-recover":
         flow = pid_flow(db)
@@ -145,4 +162,6 @@ def _durable(flow: TriggerFlow, execution: Any) -> bool:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
+    asyncio.run(
+        main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    )

@@ -19,15 +19,18 @@ def build_parent(store: str) -> TriggerFlow:
     async def enrich(data: TriggerFlowRuntimeData) -> Any:
         sink: IdempotentSink = data.require_resource("sink")
         await asyncio.sleep(0.003)
-        receipt = await data.step("enrich", sink.apply, data.step_key, data.execution_id,
-                                  "enrich", data.value)
+        receipt = await data.step(
+            "enrich", sink.apply, data.step_key, data.execution_id, "enrich", data.value
+        )
         data.set_state("enriched", receipt["value"] * 3)
         return data.value
 
     async def finish(data: TriggerFlowRuntimeData) -> Any:
         await asyncio.sleep(0.003)
         data.append_state("child_trail", "finish")
-        data.set_state("$final_result", {"score": data.get_state("enriched") + 1}, emit=False)
+        data.set_state(
+            "$final_result", {"score": data.get_state("enriched") + 1}, emit=False
+        )
         return None
 
     child.to(enrich).to(finish)
@@ -48,11 +51,19 @@ def build_parent(store: str) -> TriggerFlow:
     capture = {"resources": {"sink": "resources.sink"}}
     (
         parent.to(prepare)
-        .to_sub_flow(child, name="first_call", capture=capture,
-                     write_back={"value": "result", "state": {"first": "result"}})
+        .to_sub_flow(
+            child,
+            name="first_call",
+            capture=capture,
+            write_back={"value": "result", "state": {"first": "result"}},
+        )
         .to(lambda data: data.get_state("first")["score"], name="pass_score")
-        .to_sub_flow(child, name="second_call", capture=capture,
-                     write_back={"value": "result", "state": {"second": "result"}})
+        .to_sub_flow(
+            child,
+            name="second_call",
+            capture=capture,
+            write_back={"value": "result", "state": {"second": "result"}},
+        )
         .to(combine)
         .to(store_total)
     )
@@ -72,7 +83,9 @@ async def main(db: str, sink_path: str, count: int) -> None:
     for execution_id, value in inputs(count).items():
         if execution_id in handles or flow.has_execution(execution_id):
             continue
-        execution = flow.create_execution(execution_id=execution_id, runtime_resources=resources)
+        execution = flow.create_execution(
+            execution_id=execution_id, runtime_resources=resources
+        )
         handles[execution_id] = execution
         starts.append(execution.async_start(value))
     await asyncio.gather(*starts)

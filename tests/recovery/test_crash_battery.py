@@ -30,7 +30,9 @@ EXECUTIONS = 24
 STEPS_PER_EXECUTION = 4  # register + one charge per for_each item (3)
 
 
-def _battery(tmp_path: Path, kills_wanted: int, seed: int, max_delay: float) -> dict[str, int]:
+def _battery(
+    tmp_path: Path, kills_wanted: int, seed: int, max_delay: float
+) -> dict[str, int]:
     golden_db, golden_sink = tmp_path / "golden.db", tmp_path / "golden-sink.db"
     run_to_completion(golden_db, golden_sink, EXECUTIONS)
     golden = final_views(golden_db, EXECUTIONS)
@@ -44,7 +46,9 @@ def _battery(tmp_path: Path, kills_wanted: int, seed: int, max_delay: float) -> 
         result = kill_until_done(db, sink, EXECUTIONS, rng, max_delay)
         totals["kills"] += result.kills
         assert integrity(db) == "ok"
-        assert final_views(db, EXECUTIONS) == golden, f"round {totals['rounds']} diverged"
+        assert final_views(db, EXECUTIONS) == golden, (
+            f"round {totals['rounds']} diverged"
+        )
         steps = step_records(db, EXECUTIONS)
         assert len(steps) == EXECUTIONS * STEPS_PER_EXECUTION
         assert set(steps.values()) == {1}, "a step was recorded twice"

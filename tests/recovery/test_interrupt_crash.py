@@ -23,7 +23,9 @@ async def test_recovery_continues_the_resumed_branch_once(tmp_path: Path) -> Non
 
     flow = approval_flow(str(db))
     [recovered] = await flow.async_recover()
-    assert recovered.get_interrupt("approve")["status"] == "resolved"
+    interrupt = recovered.get_interrupt("approve")
+    assert interrupt is not None
+    assert interrupt["status"] == "resolved"
     await recovered.async_wait_idle()
     snapshot = await recovered.async_close()
     assert snapshot == {"asked": "invoice-7", "after": [{"sent": {"ok": True}}]}

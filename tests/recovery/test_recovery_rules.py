@@ -29,7 +29,11 @@ def _start(args: list[str]) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.recovery.scenarios", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -37,10 +41,14 @@ def test_two_recovering_processes_never_run_the_same_execution(tmp_path: Path) -
     db = tmp_path / "pids.db"
     _park("pids-start", db)  # 20 executions, each 2 of 6 chunks done, then kill -9
     go = tmp_path / "go"
-    first, second = _start(["pids-recover", str(db), str(go)]), _start(["pids-recover", str(db), str(go)])
+    first, second = (
+        _start(["pids-recover", str(db), str(go)]),
+        _start(["pids-recover", str(db), str(go)]),
+    )
     go.write_text("go")
     outputs = [p.communicate(timeout=120) for p in (first, second)]
-    assert first.returncode == 0 and second.returncode == 0, outputs
+    assert first.returncode == 0, outputs
+    assert second.returncode == 0, outputs
     claimed = [set(out.split()[1:]) for out, _ in outputs]
     assert not claimed[0] & claimed[1], "an execution was recovered by both processes"
     assert claimed[0] | claimed[1] == {f"p{i:02d}" for i in range(20)}
@@ -48,7 +56,9 @@ def test_two_recovering_processes_never_run_the_same_execution(tmp_path: Path) -
     for index in range(20):
         pids = flow.get_execution(f"p{index:02d}").get_state("pids")
         assert len(pids) == 6, "every chunk ran exactly once"
-        assert len(set(pids[2:])) == 1, f"chunks after the crash ran in two processes: {pids}"
+        assert len(set(pids[2:])) == 1, (
+            f"chunks after the crash ran in two processes: {pids}"
+        )
     flow.store.close()
 
 
@@ -110,11 +120,16 @@ async def test_moving_code_within_its_file_keeps_the_definition(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("change", "named"),
     [
-        (("flow.to(ask).to(after)", "flow.to(ask).to(after, name='after_v2')"), "after"),
+        (
+            ("flow.to(ask).to(after)", "flow.to(ask).to(after, name='after_v2')"),
+            "after",
+        ),
         (("flow.to(ask).to(after)", "flow.to(ask).to(after).end()"), "end"),
     ],
 )
-async def test_a_changed_definition_refuses_recovery(tmp_path: Path, change: tuple[str, str], named: str) -> None:
+async def test_a_changed_definition_refuses_recovery(
+    tmp_path: Path, change: tuple[str, str], named: str
+) -> None:
     db = tmp_path / "v.db"
     _write_module(tmp_path / "flowmod.py", _FLOW_V1.format(db=str(db)))
     execution_id = await _paused(tmp_path, db)
@@ -124,7 +139,8 @@ async def test_a_changed_definition_refuses_recovery(tmp_path: Path, change: tup
         flow.get_execution(execution_id)
     error = caught.value
     assert error.recorded != error.current
-    assert error.recorded in str(error) and error.current in str(error)
+    assert error.recorded in str(error)
+    assert error.current in str(error)
     assert named in error.first_difference
     with pytest.raises(DefinitionMismatchError):
         await flow.async_recover()
@@ -157,7 +173,9 @@ async def test_cancel_during_a_running_chunk(tmp_path: Path) -> None:
         await run
     with pytest.raises(ExecutionCancelledError):
         await execution.async_emit("anything")
-    rebuilt = TriggerFlow(name="cancel-run", store=str(tmp_path / "c.db")).get_execution(execution.id)
+    rebuilt = TriggerFlow(
+        name="cancel-run", store=str(tmp_path / "c.db")
+    ).get_execution(execution.id)
     assert rebuilt.get_status() == "cancelled"
     assert rebuilt.lifecycle_state == "closed"
 
@@ -193,8 +211,14 @@ def _crashed_run(tmp_path: Path, body: str) -> tuple[Path, str]:
     script = tmp_path / "crash.py"
     script.write_text(textwrap.dedent(body).format(db=str(db)))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, str(script), "crash"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(script), "crash"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 9, result.stderr
     return db, script.stem
 
@@ -227,8 +251,10 @@ if __name__ == "__main__":
 """
 
 
-async def test_a_re_executed_run_skips_logged_operations_and_reads_what_they_read(tmp_path: Path) -> None:
-    db, name = _crashed_run(tmp_path, _COUNTER)
+async def test_a_re_executed_run_skips_logged_operations_and_reads_what_they_read(
+    tmp_path: Path,
+) -> None:
+    _, name = _crashed_run(tmp_path, _COUNTER)
     flow = _load(tmp_path, name)
     [execution] = await flow.async_recover()
     await execution.async_wait_idle()
@@ -247,7 +273,7 @@ _DIVERGENT = _COUNTER.replace(
 
 
 async def test_a_divergent_re_execution_raises_nondeterminism(tmp_path: Path) -> None:
-    db, name = _crashed_run(tmp_path, _DIVERGENT)
+    _, name = _crashed_run(tmp_path, _DIVERGENT)
     flow = _load(tmp_path, name)
     [execution] = await flow.async_recover()
     await execution.async_wait_idle()
@@ -255,5 +281,6 @@ async def test_a_divergent_re_execution_raises_nondeterminism(tmp_path: Path) ->
     [error] = execution.view.errors
     assert error["type"] == "NondeterminismError"
     assert "operation #1" in error["message"]
-    assert "state.append" in error["message"] and "state.set" in error["message"]
+    assert "state.append" in error["message"]
+    assert "state.set" in error["message"]
     assert NondeterminismError.__name__ == error["type"]

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from orchestrator.store.sqlite import SQLiteEventStore
-from tests.recovery.harness import integrity, kill_until_done, run_to_completion, sink_counts
+from tests.recovery.harness import (
+    integrity,
+    kill_until_done,
+    run_to_completion,
+    sink_counts,
+)
 from tests.recovery.sub_flow_battery import build_parent, inputs
 
 MODULE = "tests.recovery.sub_flow_battery"
@@ -22,11 +28,13 @@ PARENTS = 16
 CALLS = 2
 
 
-def _parents(db: Path) -> dict[str, object]:
+def _parents(db: Path) -> dict[str, tuple[str, Any]]:
     flow = build_parent(str(db))
     views = {
-        execution_id: (flow.get_execution(execution_id).get_status(),
-                       flow.get_execution(execution_id).get_state())
+        execution_id: (
+            flow.get_execution(execution_id).get_status(),
+            flow.get_execution(execution_id).get_state(),
+        )
         for execution_id in inputs(PARENTS)
     }
     flow.store.close()
@@ -37,7 +45,9 @@ def _children(db: Path) -> dict[str, list[str]]:
     store = SQLiteEventStore(str(db), read_only=True)
     try:
         return {
-            execution_id: sorted(i.status for i in store.list_streams(parent_id=execution_id))
+            execution_id: sorted(
+                i.status for i in store.list_streams(parent_id=execution_id)
+            )
             for execution_id in inputs(PARENTS)
         }
     finally:
@@ -46,7 +56,9 @@ def _children(db: Path) -> dict[str, list[str]]:
 
 @pytest.mark.timeout(600)
 def test_kill_nine_while_children_run(tmp_path: Path) -> None:
-    run_to_completion(tmp_path / "golden.db", tmp_path / "golden-sink.db", PARENTS, module=MODULE)
+    run_to_completion(
+        tmp_path / "golden.db", tmp_path / "golden-sink.db", PARENTS, module=MODULE
+    )
     golden = _parents(tmp_path / "golden.db")
     assert {status for status, _ in golden.values()} == {"completed"}
     rng = random.Random(614)
@@ -58,7 +70,9 @@ def test_kill_nine_while_children_run(tmp_path: Path) -> None:
         assert integrity(db) == "ok"
         assert _parents(db) == golden, f"round {rounds}: parent state diverged"
         children = _children(db)
-        assert all(statuses == ["completed"] * CALLS for statuses in children.values()), children
+        assert all(
+            statuses == ["completed"] * CALLS for statuses in children.values()
+        ), children
         effects, _, doubled = sink_counts(sink)
         assert effects == PARENTS * CALLS
         assert doubled == 0

@@ -22,7 +22,11 @@ def _park(name: str, db: Path, *args: str) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.recovery.scenarios", name, str(db), *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -48,7 +52,9 @@ async def test_a_recovered_sleep_wakes_at_the_recorded_time(tmp_path: Path) -> N
     flow = timer_flow(str(db), clock)
     [execution] = await flow.async_recover()
     for _ in range(200):
-        if execution.view.runs and any(r.status == "started" for r in execution.view.runs.values()):
+        if execution.view.runs and any(
+            r.status == "started" for r in execution.view.runs.values()
+        ):
             break
         await asyncio.sleep(0.005)
     await asyncio.sleep(0.02)
@@ -75,7 +81,11 @@ async def test_retry_backoff_and_attempts_survive_a_crash(tmp_path: Path) -> Non
     before = _types(db, "flaky")
     assert before.count("chunk.retrying") == 2
     store = SQLiteEventStore(str(db), read_only=True)
-    retrying = [orjson.loads(e.data) for e in store.read_stream("flaky") if e.type == "chunk.retrying"]
+    retrying = [
+        orjson.loads(e.data)
+        for e in store.read_stream("flaky")
+        if e.type == "chunk.retrying"
+    ]
     store.close()
     assert [r["attempt"] for r in retrying] == [1, 2]
     retry_at = retrying[-1]["retry_at"]
@@ -84,7 +94,9 @@ async def test_retry_backoff_and_attempts_survive_a_crash(tmp_path: Path) -> Non
     flow = retry_flow(str(db), clock, str(marker))
     [execution] = await flow.async_recover()
     await asyncio.sleep(0.02)
-    assert len(marker.read_text().splitlines()) == 2, "the backoff must not be cut short"
+    assert len(marker.read_text().splitlines()) == 2, (
+        "the backoff must not be cut short"
+    )
     clock.advance(10)
     await execution.async_wait_idle()
     snapshot = await execution.async_close()
@@ -105,21 +117,28 @@ async def test_a_timeout_fails_the_attempt_and_is_retried(tmp_path: Path) -> Non
     flow = TriggerFlow(name="slow", store=str(tmp_path / "t.db"), clock=clock)
     calls: list[int] = []
 
-    async def slow(data):  # type: ignore[no-untyped-def]
+    async def slow(data):
         calls.append(1)
         if len(calls) == 1:
             await asyncio.Event().wait()  # never finishes: only the timeout ends it
         return "fast"
 
-    flow.to(slow, timeout=5, retry=RetryPolicy(attempts=2, initial_backoff=1, jitter=0,
-                                                retry_on=(ChunkTimeoutError,)))
+    flow.to(
+        slow,
+        timeout=5,
+        retry=RetryPolicy(
+            attempts=2, initial_backoff=1, jitter=0, retry_on=(ChunkTimeoutError,)
+        ),
+    )
     execution = flow.create_execution(auto_close=False)
     task = asyncio.ensure_future(execution.async_start(None))
     while not calls:
         await asyncio.sleep(0.001)
     await asyncio.sleep(0.01)
     clock.advance(5)  # the attempt times out
-    while "chunk.retrying" not in [e.type for e in flow.store.read_stream(execution.id)]:
+    while "chunk.retrying" not in [
+        e.type for e in flow.store.read_stream(execution.id)
+    ]:
         await asyncio.sleep(0.005)
     clock.advance(1)  # backoff over
     await task
@@ -127,7 +146,10 @@ async def test_a_timeout_fails_the_attempt_and_is_retried(tmp_path: Path) -> Non
     types = _types(tmp_path / "t.db", execution.id)
     assert types.count("chunk.retrying") == 1
     store = SQLiteEventStore(str(tmp_path / "t.db"), read_only=True)
-    [retry] = [orjson.loads(e.data) for e in store.read_stream(execution.id)
-               if e.type == "chunk.retrying"]
+    [retry] = [
+        orjson.loads(e.data)
+        for e in store.read_stream(execution.id)
+        if e.type == "chunk.retrying"
+    ]
     store.close()
     assert retry["error"]["type"] == "ChunkTimeoutError"

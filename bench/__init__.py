@@ -1,0 +1,1 @@
+"""triggerlog benchmarks: ``python -m bench [store|runtime|peers|recovery|all]``."""

@@ -1,0 +1,104 @@
+"""The public API is curated: ``orchestrator.__all__`` is pinned here, every
+export is documented, and each module declares what it exports."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import orchestrator
+
+PINNED = [
+    "ChunkError",
+    "ChunkTimeoutError",
+    "Clock",
+    "ConcurrencyError",
+    "ConditionResultWarning",
+    "CorruptEventError",
+    "DefinitionMismatchError",
+    "EventStore",
+    "ExecutionCancelledError",
+    "ExecutionNotFoundError",
+    "ExecutionStatus",
+    "ExecutionSummary",
+    "ExecutionView",
+    "FakeClock",
+    "FlowDataWarning",
+    "FlowDefinitionError",
+    "InMemoryEventStore",
+    "InterruptError",
+    "InterruptNotWaitingError",
+    "LeaseLostError",
+    "LifecycleError",
+    "LifecycleState",
+    "LifecycleWarning",
+    "MissingResourceError",
+    "NondeterminismError",
+    "OrchestratorError",
+    "PauseNotAllowedError",
+    "PayloadError",
+    "PayloadSizeWarning",
+    "PayloadTooLargeError",
+    "ReadOnlyStoreError",
+    "ResumeConflictError",
+    "ResumeValueError",
+    "RetryPolicy",
+    "RuntimeResources",
+    "SQLiteEventStore",
+    "SchemaVersionError",
+    "SnapshotContractError",
+    "StorageCorruptError",
+    "StorageFullError",
+    "StorageIOError",
+    "StoreError",
+    "SystemClock",
+    "TriggerFlow",
+    "TriggerFlowChunk",
+    "TriggerFlowEventData",
+    "TriggerFlowExecution",
+    "TriggerFlowPauseSignal",
+    "TriggerFlowProcess",
+    "TriggerFlowRuntimeData",
+    "UnknownEventTypeError",
+    "step",
+]
+
+
+def test_all_is_pinned() -> None:
+    assert orchestrator.__all__ == PINNED
+
+
+def test_every_export_exists_and_is_documented() -> None:
+    for name in orchestrator.__all__:
+        value = getattr(orchestrator, name)
+        assert inspect.getdoc(value), f"orchestrator.{name} has no docstring"
+
+
+def test_errors_share_one_root() -> None:
+    for name in orchestrator.__all__:
+        value = getattr(orchestrator, name)
+        if inspect.isclass(value) and issubclass(value, Exception):
+            if issubclass(value, Warning):
+                continue
+            assert issubclass(value, orchestrator.OrchestratorError), name
+
+
+def test_modules_declare_their_exports() -> None:
+    for module_info in pkgutil.walk_packages(orchestrator.__path__, "orchestrator."):
+        module = importlib.import_module(module_info.name)
+        exported = getattr(module, "__all__", None)
+        assert exported is not None, f"{module_info.name} has no __all__"
+        for name in exported:
+            assert hasattr(module, name), (
+                f"{module_info.name}.__all__ names missing {name}"
+            )
+        public = {
+            n
+            for n, v in vars(module).items()
+            if not n.startswith("_")
+            and getattr(v, "__module__", None) == module.__name__
+            and (inspect.isclass(v) or inspect.isfunction(v))
+        }
+        missing = public - set(exported)
+        assert not missing, f"{module_info.name} does not export {sorted(missing)}"

@@ -1,0 +1,378 @@
+"""ExecutionJournal: how an execution writes its log.
+
+Every change goes through :meth:`ExecutionJournal.record`: the event is encoded
+(refusing non-JSON before anything happens), applied to the live view with the
+same fold that replay uses, and buffered. Buffered events are submitted to the
+store once per event-loop turn as one atomic append, so a chunk does not wait
+for its own events to be durable before the next one runs (pipelining). Every
+boundary a caller can observe awaits :meth:`durable` first. The lease that keeps
+other processes from running the execution rides on these appends.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from orchestrator.errors import PayloadTooLargeError, StoreError
+from orchestrator.events.codec import encode
+from orchestrator.projection.projector import apply
+from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+
+if TYPE_CHECKING:
+    from orchestrator.clock import Clock
+    from orchestrator.errors import LifecycleError
+    from orchestrator.events.base import Event
+    from orchestrator.events.values import JsonValue
+    from orchestrator.flow.definition import FlowDefinition
+    from orchestrator.projection.execution import ExecutionView
+    from orchestrator.store.base import EventStore
+
+__all__ = ["ExecutionJournal"]
+
+# Whether the store's append requests can carry a lease (claim/renew/release).
+_LEASES = "lease_ttl" in AppendRequest._fields
+
+
+class ExecutionJournal(abc.ABC):
+    """The writing half of an execution engine (see the module docstring)."""
+
+    id: str
+    view: ExecutionView
+    store: EventStore
+    clock: Clock
+    definition: FlowDefinition
+    owner: str | None
+    lease_ttl: float | None
+    lease_renewed_at: float | None
+    loop: asyncio.AbstractEventLoop | None
+    stream_meta: StreamMeta
+    snapshot_every: int
+    last_position: int
+    _snapshot_seq: int
+    _max_event_bytes: int
+    _buffer: list[NewEvent]
+    _buffer_base: int
+    _flush_handle: asyncio.Handle | None
+    _last_future: asyncio.Future[Any] | None
+    _written_status: str | None
+    _store_error: BaseException | None
+    _extra: list[AppendRequest]
+    _replay_states: dict[int, dict[str, JsonValue]]
+    _lease_task: asyncio.Task[None] | None
+    _needs_resume: bool
+    _tasks: dict[str, asyncio.Task[None]]
+    _cascade_waiters: dict[str, list[asyncio.Future[None]]]
+
+    @abc.abstractmethod
+    def bind(self) -> asyncio.AbstractEventLoop:
+        """Bind to the running loop (the engine's)."""
+
+    @abc.abstractmethod
+    def cancel_tasks(self) -> list[asyncio.Task[None]]:
+        """Cancel every run task (the engine's)."""
+
+    @abc.abstractmethod
+    def _closed_error(self) -> LifecycleError:
+        """The error a write to a closed execution raises (the engine's)."""
+
+    def record(self, event: Event, *, flush: bool = True) -> int:
+        """Apply ``event`` to the live view and queue it for the log; return its seq."""
+        self.raise_store_error()
+        if self.view.lifecycle == "closed":
+            # A straggler (a sync handler's thread outliving a cancel) must not
+            # write after the close: the closed log is final.
+            raise self._closed_error()
+        type_name, data = encode(event)
+        if len(data) > self._max_event_bytes:
+            raise PayloadTooLargeError(
+                self.id, type_name, len(data), self._max_event_bytes
+            )
+        seq = self.view.last_seq + 1
+        now = self.clock.now()
+        apply(self.view, event, seq, now)
+        self._buffer.append(NewEvent(type_name, data, now))
+        if flush and self._flush_handle is None and self.loop is not None:
+            self._flush_handle = self.loop.call_soon(self.flush)
+        return seq
+
+    def flush(
+        self, extra: list[AppendRequest] | None = None
+    ) -> asyncio.Future[Any] | None:
+        """Submit buffered events (plus ``extra`` requests) as one atomic unit."""
+        self._flush_handle = None
+        status_changed = (
+            self.view.status != self._written_status and self._buffer_base > 0
+        )
+        if not self._buffer and not extra and not self._extra and not status_changed:
+            return self._last_future
+        requests: list[AppendRequest] = []
+        if self._buffer or status_changed:
+            snapshot_index = self._maybe_snapshot()
+            events, self._buffer = self._buffer, []
+            status = self.view.status
+            meta = self.stream_meta
+            if status != self._written_status:
+                meta = StreamMeta(meta.kind, meta.flow_name, meta.parent_id, status)
+            request = self._request(events, meta)
+            if snapshot_index is not None:
+                request = request._replace(snapshot_index=snapshot_index)
+            requests.append(request)
+            self._buffer_base += len(events)
+            self._written_status = status
+        if self._extra:
+            requests.extend(self._extra)
+            self._extra = []
+        if extra:
+            requests.extend(extra)
+        try:
+            future = self.store.submit(requests)
+        except BaseException as error:
+            self._poison(error)
+            raise
+        future.add_done_callback(self._on_written)
+        self._last_future = future
+        return future
+
+    def _maybe_snapshot(self) -> int | None:
+        """Every ``snapshot_every`` events, end the batch with a snapshot of the view.
+
+        Folds start at the latest snapshot instead of seq 1, so rebuilding a long
+        execution reads only its tail. The live view is not re-applied: a snapshot
+        of it is, by construction, the view itself.
+        """
+        every = self.snapshot_every
+        if (
+            not every
+            or not self._buffer
+            or self.view.last_seq - self._snapshot_seq < every
+        ):
+            return None
+        from orchestrator.events.execution import SnapshotTaken
+
+        type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+        if len(data) > self._max_event_bytes:
+            return None  # too big to snapshot; folding from the start still works
+        now = self.clock.now()
+        self.view.last_seq += 1
+        self.view.updated_at = now
+        self._buffer.append(NewEvent(type_name, data, now))
+        self._snapshot_seq = self.view.last_seq
+        return len(self._buffer) - 1
+
+    def after_rebuild(self, allow_definition_change: bool) -> None:
+        """Adopt a view folded from the log (its status is what the index holds)."""
+        self._written_status = self.view.status
+        self._needs_resume = bool(self.view.runs) and self.loop is None
+        current = self.definition.fingerprint
+        if allow_definition_change and self.view.fingerprint != current:
+            from orchestrator.events.execution import DefinitionChanged
+
+            if self.view.lifecycle != "closed":
+                self.record(
+                    DefinitionChanged(previous=self.view.fingerprint, current=current),
+                    flush=False,
+                )
+
+    def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
+        request = AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
+        lease = self._lease_for(bool(self.view.runs))
+        return request if lease is None else request._replace(lease_ttl=lease)
+
+    def _lease_for(self, busy: bool) -> float | None:
+        """The lease_ttl this append should carry (None: leave the lease alone).
+
+        The lease is held while work is pending and released when idle, so that
+        another process may continue the execution. It is renewed only once a
+        third of its time has passed: most appends leave the index's lease alone.
+        """
+        if self.owner is None or self.lease_ttl is None or not _LEASES:
+            return None
+        now = self.clock.now()
+        if busy:
+            renewed = self.lease_renewed_at
+            if renewed is not None and now - renewed < self.lease_ttl / 3:
+                return None
+            self.lease_renewed_at = now
+            return self.lease_ttl
+        if self.lease_renewed_at is None:
+            return None
+        self.lease_renewed_at = None
+        return 0.0
+
+    def keep_lease(self) -> None:
+        """Renew the lease while runs are pending, even if none of them writes."""
+        if self.owner is None or self.lease_ttl is None or not _LEASES:
+            return
+        if self._lease_task is None or self._lease_task.done():
+            self._lease_task = self.bind().create_task(self._lease_keeper())
+
+    async def _lease_keeper(self) -> None:
+        assert self.lease_ttl is not None
+        period = self.lease_ttl / 3
+        while self.view.runs or self._tasks:
+            renewed = self.lease_renewed_at or self.clock.now()
+            await self.clock.sleep_until(renewed + period)
+            if self.view.runs and self._lease_due(period):
+                requests = [self._request([], self.stream_meta)]
+                future = self.store.submit(requests)
+                future.add_done_callback(self._on_written)
+                self._last_future = future
+
+    def _lease_due(self, period: float) -> bool:
+        renewed = self.lease_renewed_at
+        return renewed is None or self.clock.now() - renewed >= period
+
+    async def record_confirmed(self, event: Event, *, busy: bool) -> None:
+        """Append ``event`` and apply it only once the log accepted it.
+
+        For decisions other processes may race on (resolving an interrupt): the
+        append names the head this process expects, so a ConcurrencyError means
+        someone else appended first and the live view is left untouched.
+        While this process is itself running chunks of the execution, it holds
+        the lease (others are fenced), so the ordinary pipelined path is used.
+        """
+        if self._tasks:
+            self.record(event)
+            return
+        await self.durable()
+        type_name, data = encode(event)
+        if len(data) > self._max_event_bytes:
+            raise PayloadTooLargeError(
+                self.id, type_name, len(data), self._max_event_bytes
+            )
+        now = self.clock.now()
+        request = AppendRequest(
+            self.id,
+            [NewEvent(type_name, data, now)],
+            self._buffer_base,
+            self.stream_meta,
+            self.owner,
+        )
+        if self.owner is not None and self.lease_ttl is not None and _LEASES:
+            # Always explicit here: the decision must take (or free) the lease.
+            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
+            self.lease_renewed_at = now if busy else None
+        (result,) = await self.store.submit([request])
+        seq = self.view.last_seq + 1
+        apply(self.view, event, seq, now)
+        self._buffer_base = seq
+        self.last_position = result.last_position
+        if self.view.status != self._written_status:
+            self.flush()
+
+    def refresh_from_log(self) -> bool:
+        """Re-fold the view from the log when nothing of this process is in flight."""
+        if self._tasks or self._buffer:
+            return False
+        from orchestrator.projection.projector import fold
+
+        view = fold(self.id, self.store.read_stream(self.id))
+        self.view = view
+        self._buffer_base = view.last_seq
+        self._written_status = view.status
+        self._replay_states.clear()
+        return True
+
+    def take_requests(self) -> list[AppendRequest]:
+        """The buffered events as requests, for a caller that appends them itself.
+
+        Used to create a sub-flow child atomically with its parent's record.
+        """
+        if not self._buffer:
+            return []
+        events, self._buffer = self._buffer, []
+        meta = StreamMeta(
+            self.stream_meta.kind,
+            self.stream_meta.flow_name,
+            self.stream_meta.parent_id,
+            self.view.status,
+        )
+        request = self._request(events, meta)
+        self._buffer_base += len(events)
+        self._written_status = self.view.status
+        extra, self._extra = self._extra, []
+        return [request, *extra]
+
+    def add_extra(self, request: AppendRequest) -> None:
+        """Write ``request`` (another stream) atomically with the next flush."""
+        self._extra.append(request)
+
+    def discard_unwritten(self) -> None:
+        """Forget buffered events that were never submitted (``load`` rebinding)."""
+        self._buffer = []
+        self._extra = []
+        self._buffer_base = self.view.last_seq
+
+    def _on_written(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            self._poison(error)
+            return
+        for result in future.result():
+            if result.stream_id == self.id:
+                self.last_position = result.last_position
+
+    def _poison(self, error: BaseException) -> None:
+        if self._store_error is None:
+            self._store_error = error
+            # The log refuses this execution's writes (fenced, disk full...): stop
+            # running its chunks, whose effects could no longer be recorded.
+            self.cancel_tasks()
+        for waiters in self._cascade_waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(self._store_failure())
+        self._cascade_waiters.clear()
+
+    def _store_failure(self) -> StoreError:
+        error = self._store_error
+        if isinstance(error, StoreError) and "execution" in str(error):
+            return error
+        wrapped = StoreError(
+            f"execution {self.id!r}: the log refused a write ({error}); the live "
+            "execution no longer matches its log and stops here. Rebuild it from "
+            "the log with flow.get_execution(id) once the store is healthy."
+        )
+        wrapped.__cause__ = error
+        return wrapped
+
+    def raise_store_error(self) -> None:
+        """Raise if an earlier append of this execution failed."""
+        if self._store_error is not None:
+            raise self._store_failure()
+
+    async def durable(self) -> None:
+        """Wait until every event recorded so far is durable in the store."""
+        self.flush()
+        future = self._last_future
+        if future is not None and not future.done():
+            # A failed append is reported by raise_store_error below; a
+            # cancellation of this task must propagate, never be swallowed.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(future)
+        self.raise_store_error()
+
+    def durable_blocking(self) -> None:
+        """Like :meth:`durable` for synchronous callers on the engine's thread."""
+        self.flush()
+        if self._last_future is not None and not self._last_future.done():
+            barrier = getattr(self.store, "flush_blocking", None)
+            if barrier is not None:
+                barrier()
+        self.raise_store_error()
+
+    def state_before(self, seq: int) -> dict[str, JsonValue]:
+        """The execution state just before ``seq`` (for re-executed runs' reads)."""
+        state = self._replay_states.get(seq)
+        if state is None:
+            from orchestrator.projection.projector import fold
+
+            view = fold(self.id, self.store.read_stream(self.id, 1, seq - 1))
+            state = view.state
+            self._replay_states[seq] = state
+        return state

@@ -60,7 +60,9 @@ review_flow = _review()
 
 
 @settings(deadline=None, max_examples=25)
-@given(program=event_programs(["approve", "reject", "comment"], flow_data_keys=["mode"]))
+@given(
+    program=event_programs(["approve", "reject", "comment"], flow_data_keys=["mode"])
+)
 async def test_any_sequence_of_events_replays(program) -> None:
     with throwaway_store(review_flow):
         await run_program(review_flow, program)

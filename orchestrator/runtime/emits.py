@@ -19,6 +19,8 @@ __all__ = ["EmitMixin"]
 class EmitMixin:
     """``emit``/``async_emit`` (await the downstream cascade) and the nowait forms."""
 
+    __slots__ = ()
+
     _ops: RunOperations
     _engine: ExecutionEngine
     _signal: SignalRecord

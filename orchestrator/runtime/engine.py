@@ -33,7 +33,6 @@ from orchestrator.store.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
     from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
     from orchestrator.events.values import JsonValue
@@ -82,7 +81,7 @@ class ExecutionEngine(ExecutionJournal):
         self.lease_ttl = lease_ttl
         self.hidden = hidden
         self._needs_resume = False
-        self._lease_task: asyncio.Task[None] | None = None
+        self._lease_timer: asyncio.TimerHandle | None = None
         self._driver: asyncio.Task[None] | None = None
         # When this process last took or renewed the lease (None: not held).
         self.lease_renewed_at: float | None = None
@@ -199,9 +198,7 @@ class ExecutionEngine(ExecutionJournal):
 
     def host_forget(self) -> None:
         """Tell the flow this execution is closed (drop it from the live set)."""
-        keeper = self._lease_task
-        if keeper is not None and not keeper.done():
-            keeper.cancel()
+        self.stop_lease_timer()
         forget = getattr(self.host, "forget_engine", None)
         if forget is not None:
             forget(self)
@@ -349,9 +346,7 @@ class ExecutionEngine(ExecutionJournal):
 
     def _check_idle(self) -> None:
         if not self.view.runs and not self._tasks:
-            keeper = self._lease_task
-            if keeper is not None and not keeper.done():
-                keeper.cancel()  # idle: the next flush releases the lease
+            self.stop_lease_timer()  # idle: the next flush releases the lease
             waiters, self._idle_waiters = self._idle_waiters, []
             for waiter in waiters:
                 if not waiter.done():
@@ -408,29 +403,24 @@ class ExecutionEngine(ExecutionJournal):
 
     # -- concurrency ----------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def permits(
-        self, signal: SignalRecord
-    ) -> AsyncIterator[list[asyncio.Semaphore]]:
-        """Hold the execution-wide and fan-out concurrency permits of a handler."""
-        held: list[asyncio.Semaphore] = []
+    def permits_for(self, signal: SignalRecord) -> list[asyncio.Semaphore]:
+        """The execution-wide and fan-out concurrency semaphores a handler needs.
+
+        A plain list (usually empty) rather than a context manager: the common
+        case then costs no generator or awaits per chunk run.
+        """
         layers = signal["layers"]
+        needed: list[asyncio.Semaphore] = []
         if layers and len(layers[-1]) > 3 and layers[-1][3]:
             group = str(layers[-1][0])
             semaphore = self._group_semaphores.get(group)
             if semaphore is None:
                 semaphore = asyncio.Semaphore(int(layers[-1][3]))
                 self._group_semaphores[group] = semaphore
-            held.append(semaphore)
+            needed.append(semaphore)
         if self._semaphore is not None:
-            held.append(self._semaphore)
-        for semaphore in held:
-            await semaphore.acquire()
-        try:
-            yield held
-        finally:
-            for semaphore in reversed(held):
-                semaphore.release()
+            needed.append(self._semaphore)
+        return needed
 
     # -- derived ids ----------------------------------------------------------------
 

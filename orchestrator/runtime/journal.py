@@ -61,7 +61,7 @@ class ExecutionJournal(abc.ABC):
     _store_error: BaseException | None
     _extra: list[AppendRequest]
     _replay_states: dict[int, dict[str, JsonValue]]
-    _lease_task: asyncio.Task[None] | None
+    _lease_timer: asyncio.TimerHandle | None
     _needs_resume: bool
     _tasks: dict[str, asyncio.Task[None]]
     _cascade_waiters: dict[str, list[asyncio.Future[None]]]
@@ -203,23 +203,32 @@ class ExecutionJournal(abc.ABC):
         return 0.0
 
     def keep_lease(self) -> None:
-        """Renew the lease while runs are pending, even if none of them writes."""
+        """Renew the lease while runs are pending, even if none of them writes.
+
+        A timer on the loop rather than a task: an execution that finishes within
+        a third of its lease never costs more than one cancelled timer.
+        """
         if self.owner is None or self.lease_ttl is None or not _LEASES:
             return
-        if self._lease_task is None or self._lease_task.done():
-            self._lease_task = self.bind().create_task(self._lease_keeper())
+        if self._lease_timer is None:
+            self._lease_timer = self.bind().call_later(self.lease_ttl / 3, self._lease_tick)
 
-    async def _lease_keeper(self) -> None:
+    def _lease_tick(self) -> None:
+        self._lease_timer = None
+        if not self.view.runs or self.view.lifecycle == "closed" or self._store_error:
+            return
         assert self.lease_ttl is not None
-        period = self.lease_ttl / 3
-        while self.view.runs or self._tasks:
-            renewed = self.lease_renewed_at or self.clock.now()
-            await self.clock.sleep_until(renewed + period)
-            if self.view.runs and self._lease_due(period):
-                requests = [self._request([], self.stream_meta)]
-                future = self.store.submit(requests)
-                future.add_done_callback(self._on_written)
-                self._last_future = future
+        if self._lease_due(self.lease_ttl / 3):
+            future = self.store.submit([self._request([], self.stream_meta)])
+            future.add_done_callback(self._on_written)
+            self._last_future = future
+        self.keep_lease()
+
+    def stop_lease_timer(self) -> None:
+        """The execution is idle or closed: no more renewals."""
+        if self._lease_timer is not None:
+            self._lease_timer.cancel()
+            self._lease_timer = None
 
     def _lease_due(self, period: float) -> bool:
         renewed = self.lease_renewed_at

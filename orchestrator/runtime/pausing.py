@@ -49,6 +49,8 @@ class ResumeInfo:
 class PauseMixin:
     """``pause_for``, ``is_resume``/``resume`` and interrupt queries on ``data``."""
 
+    __slots__ = ()
+
     _ops: RunOperations
     _engine: ExecutionEngine
     _signal: SignalRecord

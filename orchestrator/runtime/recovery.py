@@ -102,6 +102,12 @@ async def recover_executions(
             claimed_at = flow.clock.now()
             # Fold again after claiming: the previous owner may have appended.
             view, info = read_view(store, info.stream_id)
+            if not view.runs or view.lifecycle == LifecycleState.CLOSED:
+                # Another recovering process ran it to the end meanwhile: not ours.
+                store.release(info.stream_id, owner)
+                if view.lifecycle == LifecycleState.CLOSED or view.status != "waiting":
+                    continue
+                claimed_at = None
         resources = RuntimeResources(flow.flow_resources, runtime_resources)
         engine = ExecutionEngine(flow, view, resources, owner=owner, lease_ttl=ttl)
         engine.lease_renewed_at = claimed_at

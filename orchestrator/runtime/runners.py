@@ -119,6 +119,7 @@ async def _run_chunk(
     policy = RetryPolicy.coerce(op.options.get("retry"))
     timeout = op.options.get("timeout")
     handler = engine.definition.chunk_handlers[op.handler or ""]
+    is_async = inspect.iscoroutinefunction(handler)
     while True:
         if run.status == "retrying" and run.wake_at is not None:
             # A durable backoff: the wake time is in the log, so a recovered
@@ -133,20 +134,29 @@ async def _run_chunk(
             await engine.durable()
         data = TriggerFlowRuntimeData(engine, run, signal, op)
         token = CURRENT_DATA.set(data)
+        held = engine.permits_for(signal)
+        acquired: list[asyncio.Semaphore] = []
         try:
-            async with engine.permits(signal) as held:
-                # Logged once the permit is held, so start-to-completion time in
-                # the log is the chunk's own, not its wait for a concurrency slot.
-                engine.record(
-                    ChunkStarted(
-                        run_id=run.run_id,
-                        op_id=op.id,
-                        chunk=op.name,
-                        signal_id=signal["id"],
-                        attempt=attempt,
-                    )
+            for semaphore in held:
+                await semaphore.acquire()
+                acquired.append(semaphore)
+            # Logged once the permit is held, so start-to-completion time in
+            # the log is the chunk's own, not its wait for a concurrency slot.
+            engine.record(
+                ChunkStarted(
+                    run_id=run.run_id,
+                    op_id=op.id,
+                    chunk=op.name,
+                    signal_id=signal["id"],
+                    attempt=attempt,
                 )
-                data.permits = held
+            )
+            data.permits = held
+            if timeout is None and is_async:
+                result = await handler(data)
+                while inspect.isawaitable(result):
+                    result = await result
+            else:
                 result = await _with_timeout(
                     engine, call_handler(handler, data), timeout, op.name, attempt
                 )
@@ -167,6 +177,8 @@ async def _run_chunk(
             engine.fail_run(run, error)
             return
         finally:
+            for semaphore in reversed(acquired):
+                semaphore.release()
             CURRENT_DATA.reset(token)
         if data.is_pause_result(result):
             data.complete_paused(result)

@@ -60,6 +60,10 @@ def _check_key(key: Any) -> str:
 class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
     """Everything a chunk can see and do: its input, state, flow data, resources, emits."""
 
+    # No instance __dict__: one run's data is then not a separate tracked
+    # container for the garbage collector.
+    __slots__ = ("_engine", "_ops", "_signal", "_value")
+
     def __init__(
         self,
         engine: ExecutionEngine,
@@ -71,6 +75,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         self._engine = engine
         self._signal = signal
         self._value: Any = copy_json(signal["value"])
+        self._step_key = None
 
     # Namespaces are made on access: holding them would make every chunk run's
     # data a reference cycle for the garbage collector (measured: a quarter of

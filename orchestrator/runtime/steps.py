@@ -45,9 +45,11 @@ _F = TypeVar("_F", bound="Callable[..., Any]")
 class StepMixin:
     """``step``, ``step_key``, ``sleep`` and ``sleep_until`` of the runtime data."""
 
+    __slots__ = ("_step_key",)
+
     _ops: RunOperations
     _engine: ExecutionEngine
-    _step_key: str | None = None
+    _step_key: str | None
 
     @property
     def step_key(self) -> str:

@@ -149,9 +149,12 @@ async def main(name: str, db: str, arg: str | None) -> None:
         while ready and not os.path.exists(ready):
             await asyncio.sleep(0.001)  # both recoverers start together
         handles = await flow.async_recover()
+        # recover() returns every execution that is not closed; the ones this
+        # process resumes are those with runs pending as it returns.
+        resumed = sorted(h.id for h in handles if h.view.runs)
         for handle in handles:
             await handle.async_wait_idle()
-        print("recovered", " ".join(sorted(h.id for h in handles)), flush=True)
+        print("recovered", " ".join(resumed), flush=True)
     else:
         raise SystemExit(f"unknown scenario {name!r}")
 

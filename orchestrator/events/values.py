@@ -40,8 +40,12 @@ def to_json_value(value: Any, where: str = "value", path: str = "$") -> JsonValu
     """Return a JSON-native deep copy of ``value`` or raise :class:`PayloadError`."""
     kind = type(value)
     if kind is int and not -(2**63) <= value < 2**64:
-        raise PayloadError(where, path, f"the integer {value}",
-                           "integers must fit in 64 bits; store big numbers as strings")
+        raise PayloadError(
+            where,
+            path,
+            f"the integer {value}",
+            "integers must fit in 64 bits; store big numbers as strings",
+        )
     if kind in _SCALARS:
         return value  # type: ignore[no-any-return]
     if kind is float:

@@ -33,7 +33,6 @@ from orchestrator.store.base import (
 )
 
 if TYPE_CHECKING:
-
     from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
     from orchestrator.events.values import JsonValue
     from orchestrator.projection.execution import ExecutionView, RunRecord

@@ -211,7 +211,9 @@ class ExecutionJournal(abc.ABC):
         if self.owner is None or self.lease_ttl is None or not _LEASES:
             return
         if self._lease_timer is None:
-            self._lease_timer = self.bind().call_later(self.lease_ttl / 3, self._lease_tick)
+            self._lease_timer = self.bind().call_later(
+                self.lease_ttl / 3, self._lease_tick
+            )
 
     def _lease_tick(self) -> None:
         self._lease_timer = None

@@ -47,10 +47,10 @@ from orchestrator.projection.execution import (
     ExecutionView,
     LifecycleState,
 )
+from orchestrator.projection.summary import ExecutionSummary
 from orchestrator.runtime.execution import LifecycleWarning, TriggerFlowExecution
 from orchestrator.runtime.flow_data import FlowDataWarning
 from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
-from orchestrator.runtime.rebuild import ExecutionSummary
 from orchestrator.runtime.resources import RuntimeResources
 from orchestrator.runtime.runners import ConditionResultWarning
 from orchestrator.runtime.runtime_data import (

@@ -24,13 +24,14 @@ from orchestrator.events import state as ev_state
 from orchestrator.events.codec import decode, encode
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.projector import apply, run_id_for
+from orchestrator.projection.summary import EXECUTION_KINDS, ExecutionSummary
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from orchestrator.events.base import Event
     from orchestrator.events.records import SignalRecord
-    from orchestrator.store.base import EventStore, StreamInfo
+    from orchestrator.store.base import EventStore
 
 __all__ = [
     "EXECUTION_KINDS",
@@ -46,43 +47,14 @@ __all__ = [
 ]
 
 # Stream kinds that are executions (a flow's shared-data stream is not).
-EXECUTION_KINDS = ("execution", "child")
 
 # Structural ids end in a 16-hex short hash: "Chunk[classify]-chunk-22f6...",
 # "ForEach-d91e...-Send". People read the name without it.
 _HASH_SUFFIX = re.compile(r"-(?:chunk-)?[0-9a-f]{16}\b")
 
 
-@dataclass(frozen=True, slots=True)
-class ExecutionRow:
-    """One execution as the streams index lists it (no payload is read).
-
-    The fields of :class:`orchestrator.ExecutionSummary`, kept here so that this
-    module (and the console) depend on the store protocol only, not the runtime.
-    """
-
-    execution_id: str
-    flow_name: str | None
-    status: str
-    kind: str
-    parent_id: str | None
-    created_at: float
-    updated_at: float
-    last_seq: int
-
-    @classmethod
-    def from_info(cls, info: StreamInfo) -> ExecutionRow:
-        """Build from a streams-index row."""
-        return cls(
-            info.stream_id,
-            info.flow_name,
-            info.status,
-            info.kind,
-            info.parent_id,
-            info.created_at,
-            info.updated_at,
-            info.last_seq,
-        )
+# The console and the CLI list executions with the library's own summary record.
+ExecutionRow = ExecutionSummary
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import (
@@ -12,6 +11,7 @@ from orchestrator.errors import (
 )
 from orchestrator.projection.execution import ExecutionView, LifecycleState
 from orchestrator.projection.projector import fold
+from orchestrator.projection.summary import EXECUTION_KINDS, ExecutionSummary
 
 if TYPE_CHECKING:
     from orchestrator.runtime.host import FlowHost
@@ -24,38 +24,6 @@ __all__ = [
     "rebuild_view",
     "summaries",
 ]
-
-EXECUTION_KINDS = ("execution", "child")
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionSummary:
-    """One execution as the streams index lists it (no payload is read)."""
-
-    execution_id: str
-    flow_name: str | None
-    status: str
-    kind: str
-    parent_id: str | None
-    created_at: float
-    updated_at: float
-    last_seq: int
-    owner: str | None
-
-    @classmethod
-    def from_info(cls, info: StreamInfo) -> ExecutionSummary:
-        """Build from a streams-index row."""
-        return cls(
-            info.stream_id,
-            info.flow_name,
-            info.status,
-            info.kind,
-            info.parent_id,
-            info.created_at,
-            info.updated_at,
-            info.last_seq,
-            info.owner,
-        )
 
 
 def summaries(

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import Any
 
 from tests.recovery.battery_flow import IdempotentSink, build_flow, inputs
 
 
-async def main(db: str, sink_path: str, count: int) -> None:
-    flow = build_flow(db)
-    resources = {"sink": IdempotentSink(sink_path)}
-    recovered = await flow.async_recover(runtime_resources=resources)
-    handles = {h.id: h for h in recovered}
+async def drive(flow: Any, wanted: dict[str, Any], resources: dict[str, Any]) -> None:
+    """Recover what a killed worker left, start what is missing, finish everything."""
+    handles = {h.id: h for h in await flow.async_recover(runtime_resources=resources)}
     print("ready", len(handles), flush=True)
     starts = []
-    for execution_id, value in inputs(count).items():
+    for execution_id, value in wanted.items():
         if execution_id in handles or flow.has_execution(execution_id):
             continue
         execution = flow.create_execution(
@@ -34,6 +33,10 @@ async def main(db: str, sink_path: str, count: int) -> None:
         if handle.lifecycle_state != "closed":
             await handle.async_close()
     print("done", flush=True)
+
+
+async def main(db: str, sink_path: str, count: int) -> None:
+    await drive(build_flow(db), inputs(count), {"sink": IdempotentSink(sink_path)})
 
 
 if __name__ == "__main__":

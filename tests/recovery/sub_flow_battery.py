@@ -75,25 +75,9 @@ def inputs(count: int) -> dict[str, dict[str, Any]]:
 
 
 async def main(db: str, sink_path: str, count: int) -> None:
-    flow = build_parent(db)
-    resources = {"sink": IdempotentSink(sink_path)}
-    handles = {h.id: h for h in await flow.async_recover(runtime_resources=resources)}
-    print("ready", len(handles), flush=True)
-    starts = []
-    for execution_id, value in inputs(count).items():
-        if execution_id in handles or flow.has_execution(execution_id):
-            continue
-        execution = flow.create_execution(
-            execution_id=execution_id, runtime_resources=resources
-        )
-        handles[execution_id] = execution
-        starts.append(execution.async_start(value))
-    await asyncio.gather(*starts)
-    for handle in handles.values():
-        await handle.async_wait_idle()
-        if handle.lifecycle_state != "closed":
-            await handle.async_close()
-    print("done", flush=True)
+    from tests.recovery.battery_worker import drive
+
+    await drive(build_parent(db), inputs(count), {"sink": IdempotentSink(sink_path)})
 
 
 if __name__ == "__main__":

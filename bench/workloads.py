@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Params", "measure"]
+__all__ = ["pair_ratio", "Params", "measure"]
 
 Params = dict[str, int]
 DEFAULTS: Params = {
@@ -138,24 +138,54 @@ async def measure(
     if p["long_chain"]:
         plan.append(("a_long", p["long_chain"], 1, False))
     out: dict[str, dict[str, Any]] = {}
-    for label, length, runs, concurrent in plan:
+    flows: dict[str, Any] = {}
+    for label, length, runs, _ in plan:
         fkw = flow_kwargs(label) if callable(flow_kwargs) else flow_kwargs or {}
-        flow = build_chain(
+        flows[label] = build_chain(
             flow_cls, f"bench_{label}", length, fkw, bool(p["async_state"])
         )
-        await _workload(flow, ekw, min(runs, 20), concurrent, length)  # warm-up
-        times: list[float] = []
-        for _ in range(p["repeat"]):
-            if on_repeat is not None:
-                on_repeat(label)
-            times.append(await _workload(flow, ekw, runs, concurrent, length))
         out[label] = {
             "chunks": length * runs,
             "executions": runs,
-            "seconds": times,
+            "seconds": [],
             "warmup_chunks": length * min(runs, 20),
         }
+    shapes = {
+        label: (length, runs, concurrent) for label, length, runs, concurrent in plan
+    }
+
+    async def once(label: str, warmup: bool = False) -> None:
+        length, runs, concurrent = shapes[label]
+        if warmup:
+            await _workload(flows[label], ekw, min(runs, 20), concurrent, length)
+            return
+        if on_repeat is not None:
+            on_repeat(label)
+        out[label]["seconds"].append(
+            await _workload(flows[label], ekw, runs, concurrent, length)
+        )
+
+    # (b) and (c) are compared with each other, so their repeats alternate
+    # (b c, c b, b c ...): a load change on this shared machine then hits both.
+    order = [label for label in shapes if label not in ("b", "c")]
+    for label in shapes:
+        await once(label, warmup=True)
+    for label in order:
+        for _ in range(p["repeat"]):
+            await once(label)
+    for index in range(p["repeat"]):
+        for label in ("b", "c") if index % 2 == 0 else ("c", "b"):
+            await once(label)
     return out
+
+
+def pair_ratio(faster: dict[str, Any], slower: dict[str, Any]) -> float:
+    """Median over rounds of rate(faster) / rate(slower) (repeats run interleaved)."""
+    ratios = [
+        (faster["chunks"] / f) / (slower["chunks"] / s)
+        for f, s in zip(faster["seconds"], slower["seconds"], strict=True)
+    ]
+    return float(statistics.median(ratios))
 
 
 def rate(result: dict[str, Any]) -> float:

@@ -366,8 +366,11 @@ class TriggerFlow(TriggerFlowProcess):
             ),
             flush=False,
         )
-        request = self._flow_data.definition_request(
-            self._definition.fingerprint, self._definition.to_config()
+        fingerprint = self._definition.fingerprint
+        request = (
+            None
+            if fingerprint in self._flow_data.view.definitions
+            else self._flow_data.definition_request(fingerprint, self._definition.to_config())
         )
         if request is not None:
             engine.add_extra(request)

@@ -43,6 +43,7 @@ class FlowDefinition:
         self.sub_flows: dict[str, Any] = {}
         self.meta: dict[str, Any] = {}
         self._fingerprint: str | None = None
+        self._validated: str | None = None
 
     # -- registries -------------------------------------------------------------------
 
@@ -118,7 +119,14 @@ class FlowDefinition:
         return events
 
     def validate(self) -> None:
-        """Check the wiring before an execution runs it."""
+        """Check the wiring before an execution runs it (once per definition)."""
+        fingerprint = self.fingerprint
+        if self._validated == fingerprint:
+            return
+        self._validate()
+        self._validated = fingerprint
+
+    def _validate(self) -> None:
         emitted = self.emitted_events()
         for op in self.operators.values():
             for trigger_type, event in op.listen:

@@ -201,6 +201,10 @@ class ExecutionEngine(ExecutionJournal):
         forget = getattr(self.host, "forget_engine", None)
         if forget is not None:
             forget(self)
+        # Break the engine <-> handle cycle: a closed execution's objects are then
+        # freed by reference counting instead of waiting for a full GC pass
+        # (measured: ~18 cyclic objects per execution piling up under load).
+        self.handle = None
 
     # -- signals and runs -------------------------------------------------------------
 

@@ -216,9 +216,19 @@ def check_sizes(
     return total
 
 
+# Strings already known to encode (event type names, stream ids, owners recur on
+# every append of a process); bounded so that it cannot grow without limit.
+_VALID_TEXT: set[str] = set()
+
+
 def _check_text(text: str, sid: str, what: str) -> None:
+    if text in _VALID_TEXT:
+        return
     try:
         text.encode()
+        if len(_VALID_TEXT) > 10_000:
+            _VALID_TEXT.clear()
+        _VALID_TEXT.add(text)
     except UnicodeEncodeError as error:
         raise StoreError(
             f"stream {sid!r}: {what} {text!r} is not valid Unicode ({error.reason}); "

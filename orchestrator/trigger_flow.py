@@ -370,7 +370,9 @@ class TriggerFlow(TriggerFlowProcess):
         request = (
             None
             if fingerprint in self._flow_data.view.definitions
-            else self._flow_data.definition_request(fingerprint, self._definition.to_config())
+            else self._flow_data.definition_request(
+                fingerprint, self._definition.to_config()
+            )
         )
         if request is not None:
             engine.add_extra(request)

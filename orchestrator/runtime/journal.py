@@ -372,9 +372,7 @@ class ExecutionJournal(abc.ABC):
         """Like :meth:`durable` for synchronous callers on the engine's thread."""
         self.flush()
         if self._last_future is not None and not self._last_future.done():
-            barrier = getattr(self.store, "flush_blocking", None)
-            if barrier is not None:
-                barrier()
+            self.store.flush_blocking()
         self.raise_store_error()
 
     def state_before(self, seq: int) -> dict[str, JsonValue]:

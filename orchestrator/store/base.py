@@ -177,6 +177,10 @@ class EventStore(Protocol):
         """Wait until everything submitted before this call is durable."""
         ...
 
+    def flush_blocking(self) -> None:
+        """Like :meth:`flush`, blocking the calling thread (safe on a loop thread)."""
+        ...
+
     def read_stream(
         self, stream_id: str, from_seq: int = 1, to_seq: int | None = None
     ) -> list[StoredEvent]:

@@ -133,6 +133,9 @@ class InMemoryEventStore:
     async def flush(self) -> None:
         """Nothing is ever pending in memory."""
 
+    def flush_blocking(self) -> None:
+        """Nothing is ever pending in memory."""
+
     def claim(
         self, stream_id: str, owner: str, ttl: float, steal_from: str | None = None
     ) -> bool:

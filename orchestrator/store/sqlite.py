@@ -253,6 +253,18 @@ class SQLiteEventStore:
         self._writer.put(WriterItem(fut))
         await fut
 
+    def flush_blocking(self) -> None:
+        """Block this thread until everything queued before the call is durable.
+
+        Safe on an event loop's own thread: the writer settles this barrier
+        directly, without the loop's help.
+        """
+        if self.read_only or self._closed:
+            return
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._writer.put(WriterItem(fut))
+        fut.result()
+
     def _lease(self, op: LeaseOp) -> bool:
         self._check_writable([AppendRequest(op.stream_id, ())])
         fut: concurrent.futures.Future[bool] = concurrent.futures.Future()

@@ -231,6 +231,16 @@ class EventStoreContract:
         assert all(f.done() for f in futures)
         assert sum(len(store.read_stream(f"s{k}")) for k in range(3)) == 30
 
+    async def test_flush_blocking_on_the_loop_thread_waits_for_durability(
+        self, store: EventStore
+    ) -> None:
+        # Called from the loop's own thread, as execution.save() does: it must
+        # neither deadlock nor return before earlier submissions are committed.
+        futures = [store.submit([req(f"s{i % 3}", i)]) for i in range(30)]
+        store.flush_blocking()
+        assert sum(len(store.read_stream(f"s{k}")) for k in range(3)) == 30
+        await asyncio.gather(*futures)
+
     # -- reading ranges and the global log ---------------------------------------------
 
     @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ class ExecutionEngine(ExecutionJournal):
         self._buffer: list[NewEvent] = []
         self._buffer_base = view.last_seq
         self._flush_handle: asyncio.Handle | None = None
+        self._flush_deferred = False
         self._last_future: asyncio.Future[Any] | None = None
         self._written_status: str | None = None
         self._store_error: BaseException | None = None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import contextvars
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import PayloadTooLargeError, StoreError
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
     from orchestrator.store.base import EventStore
 
 __all__ = ["ExecutionJournal"]
+
+# The journal's own callbacks (flush, write completions) run in this empty
+# context: with the default, each pending store future would hold a copy of the
+# chunk's context, and through it the chunk's runtime data, until its batch
+# commits; under a backlog that kept thousands of finished runs alive.
+_BARE_CONTEXT = contextvars.Context()
 
 # Whether the store's append requests can carry a lease (claim/renew/release).
 _LEASES = "lease_ttl" in AppendRequest._fields
@@ -56,6 +63,7 @@ class ExecutionJournal(abc.ABC):
     _buffer: list[NewEvent]
     _buffer_base: int
     _flush_handle: asyncio.Handle | None
+    _flush_deferred: bool
     _last_future: asyncio.Future[Any] | None
     _written_status: str | None
     _store_error: BaseException | None
@@ -95,14 +103,34 @@ class ExecutionJournal(abc.ABC):
         apply(self.view, event, seq, now)
         self._buffer.append(NewEvent(type_name, data, now))
         if flush and self._flush_handle is None and self.loop is not None:
-            self._flush_handle = self.loop.call_soon(self.flush)
+            self._flush_handle = self.loop.call_soon(
+                self._auto_flush, context=_BARE_CONTEXT
+            )
         return seq
+
+    def _auto_flush(self) -> None:
+        """The flush that ``record`` schedules: one append of this execution in flight.
+
+        While an append is being committed, the events recorded meanwhile wait
+        for it and then go as one unit. Under load this turns many one-chunk
+        appends into few larger ones (less writer work, no backlog of pending
+        futures for the garbage collector to walk); alone, it costs at most one
+        commit of delay. Explicit flushes (``durable``, sub-flow and flow_data
+        records) never wait.
+        """
+        self._flush_handle = None
+        pending = self._last_future
+        if pending is not None and not pending.done():
+            self._flush_deferred = True
+            return
+        self.flush()
 
     def flush(
         self, extra: list[AppendRequest] | None = None
     ) -> asyncio.Future[Any] | None:
         """Submit buffered events (plus ``extra`` requests) as one atomic unit."""
         self._flush_handle = None
+        self._flush_deferred = False
         status_changed = (
             self.view.status != self._written_status and self._buffer_base > 0
         )
@@ -132,7 +160,7 @@ class ExecutionJournal(abc.ABC):
         except BaseException as error:
             self._poison(error)
             raise
-        future.add_done_callback(self._on_written)
+        future.add_done_callback(self._on_written, context=_BARE_CONTEXT)
         self._last_future = future
         return future
 
@@ -222,7 +250,7 @@ class ExecutionJournal(abc.ABC):
         assert self.lease_ttl is not None
         if self._lease_due(self.lease_ttl / 3):
             future = self.store.submit([self._request([], self.stream_meta)])
-            future.add_done_callback(self._on_written)
+            future.add_done_callback(self._on_written, context=_BARE_CONTEXT)
             self._last_future = future
         self.keep_lease()
 
@@ -318,15 +346,16 @@ class ExecutionJournal(abc.ABC):
         self._buffer_base = self.view.last_seq
 
     def _on_written(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            self._poison(error)
-            return
-        for result in future.result():
-            if result.stream_id == self.id:
-                self.last_position = result.last_position
+        if not future.cancelled():
+            error = future.exception()
+            if error is not None:
+                self._poison(error)
+                return
+            for result in future.result():
+                if result.stream_id == self.id:
+                    self.last_position = result.last_position
+        if self._flush_deferred and future is self._last_future:
+            self.flush()
 
     def _poison(self, error: BaseException) -> None:
         if self._store_error is None:

@@ -56,7 +56,13 @@ def test_two_recovering_processes_never_run_the_same_execution(tmp_path: Path) -
     for index in range(20):
         pids = flow.get_execution(f"p{index:02d}").get_state("pids")
         assert len(pids) == 6, "every chunk ran exactly once"
-        assert len(set(pids[2:])) == 1, (
+        # The parked process may finish a chunk or two between printing
+        # "parked" and the SIGKILL landing; whatever came after it ran in one
+        # recovering process, never in both.
+        killed = pids[0]
+        later = [pid for pid in pids if pid != killed]
+        assert pids[: len(pids) - len(later)] == [killed] * (len(pids) - len(later))
+        assert len(set(later)) <= 1, (
             f"chunks after the crash ran in two processes: {pids}"
         )
     flow.store.close()

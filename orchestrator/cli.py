@@ -1,6 +1,7 @@
-"""The ``triggerlog`` command: ``demo``, ``list``, ``show`` and ``console``.
+"""The ``triggerlog`` command: ``demo``, ``list``, ``show``, ``export``, ``import``, ``console``.
 
-``list`` and ``show`` open the database read-only (``mode=ro``) and never write;
+``list``, ``show`` and ``export`` open the database read-only (``mode=ro``) and
+never write; ``import`` writes a history into a database (all of it or nothing);
 ``console`` imports the Textual console (``tui``) only when it runs, so that
 ``import orchestrator.cli`` loads no UI toolkit. Library errors are printed as one
 line on stderr with exit code 1; bad usage exits 2 (argparse's convention).
@@ -25,9 +26,19 @@ from orchestrator.cli_history import (
     list_executions,
     read_history,
 )
-from orchestrator.errors import ExecutionNotFoundError, OrchestratorError, StoreError
+from orchestrator.errors import (
+    ExecutionNotFoundError,
+    HistoryFormatError,
+    OrchestratorError,
+    StoreError,
+)
 from orchestrator.projection.execution import ExecutionStatus
-from orchestrator.store.open import DEFAULT_DB_ENV, DEFAULT_DB_FILE
+from orchestrator.projection.history import (
+    check_history,
+    export_history,
+    import_history,
+)
+from orchestrator.store.open import DEFAULT_DB_ENV, DEFAULT_DB_FILE, open_store
 from orchestrator.store.sqlite import SQLiteEventStore
 
 if TYPE_CHECKING:
@@ -169,6 +180,52 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    db = resolve_db(args.db)
+    store = open_read_only(db)
+    try:
+        history = export_history(store, _resolve_id(store, db, args.execution_id))
+    finally:
+        store.close()
+    data = orjson.dumps(history, option=orjson.OPT_INDENT_2)
+    if args.output in (None, "-"):
+        out.write(data.decode() + "\n")
+    else:
+        with open(args.output, "wb") as file:
+            file.write(data + b"\n")
+        events = sum(len(s["events"]) for s in history["streams"])
+        out.write(
+            f"exported {history['execution_id']} ({events} events in "
+            f"{len(history['streams'])} streams) to {args.output}\n"
+        )
+    return 0
+
+
+def _import(args: argparse.Namespace, out: TextIO) -> int:
+    db = resolve_db(args.db)
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else _read_file(args.file)
+        history = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise HistoryFormatError(f"{args.file} is not JSON ({error})") from None
+    check_history(history)  # a bad document must not even create the database
+    store = open_store(_sqlite_path(db))
+    try:
+        execution_id = import_history(store, history)
+    finally:
+        store.close()
+    out.write(f"imported {execution_id} into {db}\n")
+    return 0
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise HistoryFormatError(f"cannot read {path}: {error.strerror}") from None
+
+
 def _console(args: argparse.Namespace, _out: TextIO) -> int:
     # Imported by name at call time: the engine (orchestrator/) never imports the
     # console statically (import-linter contract) and `import orchestrator.cli`
@@ -242,6 +299,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show = command("show", _show, "an execution's events and folded state (read-only)")
     show.add_argument("execution_id", metavar="EXECUTION_ID")
+    export = command(
+        "export", _export, "an execution's history as JSON (read-only; for bug reports)"
+    )
+    export.add_argument("execution_id", metavar="EXECUTION_ID")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here, not stdout")
+    imported = command(
+        "import",
+        _import,
+        "write an exported history into the database (all or nothing)",
+    )
+    imported.add_argument("file", metavar="FILE", help="an export, or - for stdin")
     command("console", _console, "open the operator console (needs textual)")
     return parser
 

@@ -30,6 +30,7 @@ The tree::
     │   └── StorageCorruptError            the file is damaged
     │       └── CorruptEventError          one row fails its checksum or decoding
     ├── ReplayError
+    │   ├── HistoryFormatError (ValueError) an exported history is malformed
     │   ├── UnknownEventTypeError          a type name this build does not know
     │   └── NondeterminismError            re-execution diverged from the log
     └── ExecutionNotFoundError (KeyError)
@@ -53,6 +54,7 @@ __all__ = [
     "ExecutionCancelledError",
     "ExecutionNotFoundError",
     "FlowDefinitionError",
+    "HistoryFormatError",
     "InterruptError",
     "InterruptNotWaitingError",
     "LeaseLostError",
@@ -324,6 +326,10 @@ class CorruptEventError(StorageCorruptError):
 
 class ReplayError(OrchestratorError):
     """The log cannot be folded by this build."""
+
+
+class HistoryFormatError(ReplayError, ValueError):
+    """An execution history document (export_history / triggerlog export) is malformed."""
 
 
 class UnknownEventTypeError(ReplayError):

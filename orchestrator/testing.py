@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import FakeClock
 from orchestrator.events.codec import loads
+from orchestrator.projection.history import export_history, import_history
 from orchestrator.projection.projector import fold
 from orchestrator.runtime.interrupts import pending_interrupts
 from orchestrator.store.memory import InMemoryEventStore
@@ -43,10 +44,13 @@ if TYPE_CHECKING:
 __all__ = [
     "assert_replay_equivalent",
     "event_programs",
+    "export_history",
     "FakeClock",
     "fold_execution",
+    "import_history",
     "json_values",
     "ProgramStep",
+    "replay_history",
     "ReplayMismatchError",
     "run_program",
     "throwaway_store",
@@ -239,3 +243,38 @@ async def run_program(
         if check_every_step:
             await assert_replay_equivalent(execution)
     return execution
+
+
+async def replay_history(
+    flow: TriggerFlow,
+    history: dict[str, Any],
+    *,
+    up_to_position: int | None = None,
+    runtime_resources: dict[str, Any] | None = None,
+    allow_definition_change: bool = False,
+) -> TriggerFlowExecution:
+    """Replay a recorded history against the current code of ``flow``.
+
+    Imports ``history`` (cut at ``up_to_position``: the log a crash at that
+    instant would have left) into ``flow``'s store, which should be a throwaway
+    one, and recovers the execution as a restarted process would: chunk runs in
+    flight run again on today's code, their recorded operations matched by key.
+    Returns the execution; its work continues in the background
+    (``await execution.async_close()`` waits for it). A change in what a chunk
+    records raises :class:`~orchestrator.NondeterminismError` naming the
+    recorded seq; a changed definition raises
+    :class:`~orchestrator.DefinitionMismatchError` unless allowed.
+    """
+    execution_id = import_history(flow.store, history, up_to_position=up_to_position)
+    recovered = await flow.async_recover(
+        runtime_resources=runtime_resources,
+        allow_definition_change=allow_definition_change,
+    )
+    for execution in recovered:
+        if execution.id == execution_id:
+            return execution
+    return flow.get_execution(
+        execution_id,
+        runtime_resources=runtime_resources,
+        allow_definition_change=allow_definition_change,
+    )

@@ -259,6 +259,67 @@ def test_a_memory_store_cannot_be_listed(capsys: pytest.CaptureFixture[str]) -> 
 # -- console ---------------------------------------------------------------------------
 
 
+# -- export / import ----------------------------------------------------------------
+
+
+def test_export_then_import_reproduces_the_execution_elsewhere(
+    demo_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [execution_id] = _execution_ids(demo_db)
+    before = _digest(demo_db)
+    out_file = str(tmp_path / "history.json")
+    assert main(["export", execution_id[:10], "--db", demo_db, "-o", out_file]) == 0
+    assert f"exported {execution_id}" in capsys.readouterr().out
+    assert _digest(demo_db) == before  # export never writes
+    other = str(tmp_path / "other.db")
+    assert main(["import", out_file, "--db", other]) == 0
+    assert capsys.readouterr().out == f"imported {execution_id} into {other}\n"
+    assert main(["show", execution_id, "--db", demo_db]) == 0
+    original = capsys.readouterr().out
+    assert main(["show", execution_id, "--db", other]) == 0
+    assert capsys.readouterr().out == original
+    # A second import of the same history is refused whole.
+    head = SQLiteEventStore(other, read_only=True)
+    position = head.head_position()
+    head.close()
+    assert main(["import", out_file, "--db", other]) == 1
+    err = capsys.readouterr().err
+    assert "already exists" in err
+    assert "nothing was imported" in err
+    reopened = SQLiteEventStore(other, read_only=True)
+    assert reopened.head_position() == position
+    reopened.close()
+
+
+def test_export_to_stdout_is_the_json_document(
+    demo_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import orjson
+
+    [execution_id] = _execution_ids(demo_db)
+    assert main(["export", execution_id, "--db", demo_db]) == 0
+    document = orjson.loads(capsys.readouterr().out)
+    assert document["format"] == "triggerlog.history/1"
+    assert document["execution_id"] == execution_id
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"not json", "is not JSON"), (b'{"format": "x"}', "not a triggerlog.history/1")],
+)
+def test_import_of_a_bad_file_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    db = str(tmp_path / "target.db")
+    assert main(["import", str(bad), "--db", db]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert message in err
+    assert not Path(db).exists()  # refused before the database was opened
+
+
 def test_console_without_textual_says_how_to_install(
     demo_db: str,
     monkeypatch: pytest.MonkeyPatch,

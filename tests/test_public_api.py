@@ -26,6 +26,7 @@ PINNED = [
     "FakeClock",
     "FlowDataWarning",
     "FlowDefinitionError",
+    "HistoryFormatError",
     "InMemoryEventStore",
     "InterruptError",
     "InterruptNotWaitingError",

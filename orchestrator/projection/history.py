@@ -1,0 +1,225 @@
+"""Execution histories as JSON documents: export one from a store, import one into a store.
+
+A history holds every stream an execution's replay needs: the execution's own
+stream, its sub-flow children (recursively) and the flow streams of every flow
+involved (flow_data and the recorded definitions). Payloads are JSON values, not
+bytes, so a history reads and diffs as text: it is what goes into a bug report,
+and what golden-history tests replay against new code (docs/testing.md).
+
+Importing is all-or-nothing: every event is decoded (known type, current
+upcasters) before anything is written, and all streams go in as one atomic
+append at seq 1, so a store that already holds one of them raises
+:class:`~orchestrator.errors.ConcurrencyError` and keeps nothing of the import.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from orchestrator.errors import (
+    ConcurrencyError,
+    ExecutionNotFoundError,
+    HistoryFormatError,
+)
+from orchestrator.events.codec import decode
+from orchestrator.projection.flow_state import flow_stream_id
+from orchestrator.projection.projector import fold
+from orchestrator.projection.summary import EXECUTION_KINDS
+from orchestrator.store.base import AppendRequest, NewEvent, StoredEvent, StreamMeta
+
+if TYPE_CHECKING:
+    from orchestrator.store.base import EventStore, StreamInfo
+
+__all__ = ["HISTORY_FORMAT", "check_history", "export_history", "import_history"]
+
+HISTORY_FORMAT = "triggerlog.history/1"
+_SNAPSHOT_TYPE = "execution.snapshot"
+
+
+def export_history(
+    store: EventStore, execution_id: str, *, commits: list[int] | None = None
+) -> dict[str, Any]:
+    """The history of ``execution_id`` as a JSON-ready dict (see the module doc).
+
+    ``commits`` optionally lists the positions at which append units ended, so
+    that tests can cut the history only where a crash could have cut it.
+    """
+    root = store.get_stream(execution_id)
+    if root is None or root.kind not in EXECUTION_KINDS:
+        raise ExecutionNotFoundError(execution_id, store.url)
+    infos = _descendants(store, root)
+    flows = sorted({i.flow_name for i in infos if i.flow_name is not None})
+    for name in flows:
+        info = store.get_stream(flow_stream_id(name))
+        if info is not None:
+            infos.append(info)
+    streams = [_export_stream(store, info) for info in infos]
+    document: dict[str, Any] = {
+        "format": HISTORY_FORMAT,
+        "execution_id": execution_id,
+        "flow_name": root.flow_name,
+        "streams": streams,
+    }
+    if commits is not None:
+        document["commits"] = sorted(commits)
+    return document
+
+
+def _descendants(store: EventStore, root: StreamInfo) -> list[StreamInfo]:
+    found, queue = [root], [root]
+    while queue:
+        parent = queue.pop(0)
+        children = store.list_streams(kind="child", parent_id=parent.stream_id)
+        children.sort(key=lambda i: (i.created_at, i.stream_id))
+        found.extend(children)
+        queue.extend(children)
+    return found
+
+
+def _export_stream(store: EventStore, info: StreamInfo) -> dict[str, Any]:
+    return {
+        "stream_id": info.stream_id,
+        "kind": info.kind,
+        "flow_name": info.flow_name,
+        "parent_id": info.parent_id,
+        "events": [
+            {
+                "seq": e.seq,
+                "position": e.position,
+                "type": e.type,
+                "created_at": e.created_at,
+                # Parsed, not sorted: keys keep their recorded order, so an
+                # import writes back byte-identical payloads.
+                "data": orjson.loads(e.data),
+            }
+            for e in store.read_stream(info.stream_id)
+        ],
+    }
+
+
+def import_history(
+    store: EventStore, history: Any, *, up_to_position: int | None = None
+) -> str:
+    """Write ``history`` into ``store`` as new streams; returns the execution id.
+
+    With ``up_to_position`` only the events at or before that position (as
+    recorded in the history) are imported: the log as a crash at that instant
+    would have left it. Raises :class:`HistoryFormatError` for a malformed
+    document, :class:`UnknownEventTypeError` / :class:`CorruptEventError` for an
+    event the current code cannot read, and :class:`ConcurrencyError` when a
+    stream already exists; in every case nothing is written.
+    """
+    execution_id, requests = _prepare(history, up_to_position)
+    try:
+        store.append_blocking(requests)
+    except ConcurrencyError as error:
+        # The store's message is about racing writers; here the cause is simpler.
+        error.message = (
+            f"cannot import the history of {execution_id!r}: stream "
+            f"{error.stream_id!r} already exists in {store.url} (at seq "
+            f"{error.actual}); nothing was imported. Import into another database."
+        )
+        error.args = (error.message,)
+        raise
+    return execution_id
+
+
+def check_history(history: Any, *, up_to_position: int | None = None) -> str:
+    """Validate ``history`` as :func:`import_history` would, writing nothing.
+
+    Returns the execution id; raises what ``import_history`` raises for the
+    document itself (format, unknown or undecodable events).
+    """
+    return _prepare(history, up_to_position)[0]
+
+
+def _prepare(
+    history: Any, up_to_position: int | None
+) -> tuple[str, list[AppendRequest]]:
+    execution_id, streams = _parse(history)
+    requests = []
+    for stream in streams:
+        events = [
+            e
+            for e in stream["events"]
+            if up_to_position is None or e["position"] <= up_to_position
+        ]
+        if events:
+            requests.append(_request(stream, events))
+    if not any(r.stream_id == execution_id for r in requests):
+        raise HistoryFormatError(
+            f"the history of {execution_id!r} has no events of that execution at or "
+            f"before position {up_to_position}; cut it later"
+        )
+    return execution_id, requests
+
+
+def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequest:
+    stream_id = stream["stream_id"]
+    stored = []
+    snapshot_index = None
+    for index, raw in enumerate(events):
+        data = orjson.dumps(raw["data"])
+        decode(raw["type"], data, stream_id, raw["seq"])  # refuse before writing
+        stored.append(
+            StoredEvent(
+                stream_id,
+                raw["seq"],
+                raw["position"],
+                raw["type"],
+                data,
+                float(raw["created_at"]),
+            )
+        )
+        if raw["type"] == _SNAPSHOT_TYPE:
+            snapshot_index = index
+    status = "open"
+    if stream["kind"] in EXECUTION_KINDS:
+        status = fold(stream_id, stored).status
+    meta = StreamMeta(
+        stream["kind"], stream.get("flow_name"), stream.get("parent_id"), status
+    )
+    return AppendRequest(
+        stream_id,
+        [NewEvent(e.type, e.data, e.created_at) for e in stored],
+        expected_seq=0,
+        meta=meta,
+        snapshot_index=snapshot_index,
+    )
+
+
+def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
+    def bad(what: str) -> HistoryFormatError:
+        return HistoryFormatError(
+            f"not a {HISTORY_FORMAT} document: {what}; export one with "
+            "export_history() or `triggerlog export`"
+        )
+
+    if not isinstance(history, dict):
+        raise bad(f"expected an object, found {type(history).__name__}")
+    if history.get("format") != HISTORY_FORMAT:
+        raise bad(f"format is {history.get('format')!r}")
+    execution_id = history.get("execution_id")
+    streams = history.get("streams")
+    if not isinstance(execution_id, str) or not isinstance(streams, list):
+        raise bad("execution_id must be a string and streams a list")
+    for stream in streams:
+        if not isinstance(stream, dict) or not isinstance(stream.get("stream_id"), str):
+            raise bad("every stream needs a string stream_id")
+        sid = stream["stream_id"]
+        if stream.get("kind") not in (*EXECUTION_KINDS, "flow"):
+            raise bad(f"stream {sid!r} has kind {stream.get('kind')!r}")
+        events = stream.get("events")
+        if not isinstance(events, list):
+            raise bad(f"stream {sid!r} has no events list")
+        for expected, event in enumerate(events, start=1):
+            if not isinstance(event, dict) or event.get("seq") != expected:
+                raise bad(f"stream {sid!r}: event #{expected} is not at seq {expected}")
+            if not isinstance(event.get("type"), str) or "data" not in event:
+                raise bad(f"stream {sid!r} seq {expected}: needs type and data")
+            position, created_at = event.get("position"), event.get("created_at")
+            if not isinstance(position, int) or not isinstance(created_at, int | float):
+                raise bad(f"stream {sid!r} seq {expected}: needs position, created_at")
+    return execution_id, streams

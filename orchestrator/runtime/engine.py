@@ -377,6 +377,12 @@ class ExecutionEngine(ExecutionJournal):
 
     async def wait_idle(self) -> None:
         """Wait until no run is pending and no run task is alive."""
+        reconciling = getattr(self, "_reconciling", None)
+        if reconciling is not None and not reconciling.done():
+            # A rebuilt parent finishing a child that moved on: work of this
+            # execution even though no run of its own is pending.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(reconciling)
         while self.view.runs or self._tasks:
             if self._store_error is not None:
                 self.raise_store_error()

@@ -461,8 +461,37 @@ async def reconcile_frames(parent: ExecutionEngine) -> None:
         if info is None:
             continue
         child = attach_child(parent, child_id)
+        _record_child_resolutions(parent, child)
         if child.view.status == ExecutionStatus.WAITING and not child.view.runs:
             continue
         child.resume_pending()
         error = await _drive_child(child, None)
         await finish_frame(parent, child, run=None, error=error)
+
+
+def _record_child_resolutions(parent: ExecutionEngine, child: ExecutionEngine) -> None:
+    """Finish a continue_with that a crash cut between the child and the parent.
+
+    ``continue_projected`` resolves the child's interrupt, then records the
+    resolution in the parent: two appends. A process that died between them
+    left the parent showing the interrupt as waiting though the child has moved
+    on; record it now, with the child's value and resolver, as it would have.
+    """
+    from orchestrator.events.interrupt import InterruptResolved
+
+    for projected_id, record in list(parent.view.interrupts.items()):
+        origin = record.get("sub_flow") or {}
+        if record.get("status") != "waiting" or origin.get("child_id") != child.id:
+            continue
+        local = child.view.interrupts.get(origin.get("local_interrupt_id", ""))
+        if local is None or local.get("status") != "resolved":
+            continue
+        parent.record(
+            InterruptResolved(
+                interrupt_id=projected_id,
+                value=copy_json(local.get("resume_value")),
+                resume_request_id=local.get("resume_request_id"),
+                via="sub_flow",
+                resolved_by=str(local.get("resolved_by") or parent.owner),
+            )
+        )

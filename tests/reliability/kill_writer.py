@@ -44,7 +44,31 @@ def ack(unit: str, results) -> None:
     sys.stdout.flush()
 
 
+def without_checkpoints() -> None:
+    """T6 needs a WAL that no checkpoint has copied into the database file.
+
+    Then any cut of the WAL is the log as it stood after some earlier commit
+    (what synchronous=NORMAL can lose on power loss). With checkpoints, frames
+    before the cut may already be in the file, and cutting them models a disk
+    losing synced data, which no SQLite mode survives.
+    """
+    import sqlite3
+
+    from orchestrator.store import sqlite as sqlite_store
+    from orchestrator.store.sqlite_connection import ConnectionSettings
+    from orchestrator.store.sqlite_connection import open_connection as opened
+
+    def open_connection(settings: ConnectionSettings) -> sqlite3.Connection:
+        conn = opened(settings)
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        return conn
+
+    vars(sqlite_store)["open_connection"] = open_connection
+
+
 async def main(path: str, durability: str, seed: int) -> None:
+    if os.environ.get("KILL_WRITER_NO_CHECKPOINTS"):
+        without_checkpoints()
     rng = random.Random(seed)
     store = SQLiteEventStore(path, durability=durability)  # type: ignore[arg-type]
     heads = {}

@@ -51,13 +51,13 @@ def _seed() -> int:
 
 
 def _kill_once(
-    db: str, durability: str, rng: random.Random, early: bool
+    db: str, durability: str, rng: random.Random, early: bool, **env: str
 ) -> tuple[int, list[str]]:
     proc = subprocess.Popen(
         [sys.executable, str(SCRIPT), db, durability, str(rng.randrange(1 << 32))],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=child_env(),
+        env=child_env(**env),
     )
     assert proc.stdout is not None
     assert proc.stderr is not None

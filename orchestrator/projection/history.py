@@ -24,6 +24,7 @@ from orchestrator.errors import (
     HistoryFormatError,
 )
 from orchestrator.events.codec import decode
+from orchestrator.events.execution import SnapshotTaken
 from orchestrator.projection.flow_state import flow_stream_id
 from orchestrator.projection.projector import fold
 from orchestrator.projection.summary import EXECUTION_KINDS
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["HISTORY_FORMAT", "check_history", "export_history", "import_history"]
 
 HISTORY_FORMAT = "triggerlog.history/1"
-_SNAPSHOT_TYPE = "execution.snapshot"
+_SNAPSHOT_TYPE = SnapshotTaken.type_name
 
 
 def export_history(
@@ -44,7 +45,9 @@ def export_history(
     """The history of ``execution_id`` as a JSON-ready dict (see the module doc).
 
     ``commits`` optionally lists the positions at which append units ended, so
-    that tests can cut the history only where a crash could have cut it.
+    that tests can cut the history only where a crash could have cut it. Each
+    stream is read in its own short transaction: export a settled execution
+    (closed, or idle/waiting), not one another process is appending to.
     """
     root = store.get_stream(execution_id)
     if root is None or root.kind not in EXECUTION_KINDS:

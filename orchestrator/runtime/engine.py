@@ -165,7 +165,8 @@ class ExecutionEngine(ExecutionJournal):
     def reconcile(self) -> None:
         """After a rebuild: finish sub-flow frames whose child moved on unobserved."""
         if any(
-            f.get("status") in ("running", "waiting") for f in self.view.frames.values()
+            f.get("status") in ("running", "waiting", "cancelled")
+            for f in self.view.frames.values()
         ):
             from orchestrator.runtime.sub_flows import reconcile_frames
 

@@ -293,6 +293,15 @@ class TriggerFlowExecution:
                 "nothing to cancel"
             )
         engine.record(ExecutionCancelled(reason=reason))
+        return await self._finish_cancel(reason)
+
+    async def _finish_cancel(self, reason: str) -> dict[str, Any]:
+        """Cancel children and runs, then close: the rest of a cancellation.
+
+        Recovery calls it for an execution whose cancellation a crash cut short
+        (``execution.cancelled`` in the log, not ``execution.closed``).
+        """
+        engine = self._engine
         from orchestrator.runtime.sub_flows import cancel_children
 
         await cancel_children(engine, reason)
@@ -308,7 +317,7 @@ class TriggerFlowExecution:
             )
         )
         await engine.durable()
-        engine.close_snapshot = copy_json(view.close_snapshot or {})
+        engine.close_snapshot = copy_json(engine.view.close_snapshot or {})
         engine.host_forget()
         return engine.close_snapshot
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.events.execution import ExecutionClosed
 from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
@@ -84,6 +85,12 @@ async def recover_executions(
         )
     infos.sort(key=lambda info: (info.created_at, info.stream_id))
     handles: list[TriggerFlowExecution] = []
+    for info in _cancelled_but_open(store, flow.name):
+        if info.stream_id in live or held_elsewhere(info, owner, flow.clock.now()):
+            continue
+        handle = await _finish_cancellation(flow, info, owner, runtime_resources)
+        if handle is not None:
+            handles.append(handle)
     for info in infos:
         engine = live.get(info.stream_id)
         if engine is not None:
@@ -120,3 +127,46 @@ async def recover_executions(
         engine.drive_to_close()
         handles.append(handle)
     return handles
+
+
+def _cancelled_but_open(store: Any, flow_name: str) -> list[StreamInfo]:
+    """Cancelled executions whose close a crash cut short.
+
+    The index cannot tell them from closed ones, so each one's last event is
+    read (one row): a finished cancellation ends with ``execution.closed``.
+    """
+    found = []
+    for info in store.list_streams(
+        kind="execution", flow_name=flow_name, status=ExecutionStatus.CANCELLED
+    ):
+        last = store.read_stream(info.stream_id, from_seq=max(info.last_seq, 1))
+        if not last or last[-1].type != ExecutionClosed.type_name:
+            found.append(info)
+    found.sort(key=lambda info: (info.created_at, info.stream_id))
+    return found
+
+
+async def _finish_cancellation(
+    flow: FlowHost,
+    info: StreamInfo,
+    owner: str,
+    runtime_resources: dict[str, Any] | None,
+) -> TriggerFlowExecution | None:
+    """Cancel the children and close an execution whose cancel was cut short."""
+    if not claim(flow.store, info, owner, flow.lease_ttl):
+        return None
+    view, info = read_view(flow.store, info.stream_id)
+    if view.lifecycle == LifecycleState.CLOSED:
+        flow.store.release(info.stream_id, owner)
+        return None
+    resources = RuntimeResources(flow.flow_resources, runtime_resources)
+    engine = ExecutionEngine(
+        flow, view, resources, owner=owner, lease_ttl=flow.lease_ttl
+    )
+    # No definition check: finishing a cancel runs no chunk, old or new.
+    engine.after_rebuild(False)
+    flow.register_engine(engine)
+    handle = TriggerFlowExecution(engine)
+    engine.bind()
+    await handle._finish_cancel(view.close_reason or "cancelled")
+    return handle

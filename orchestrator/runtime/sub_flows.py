@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = [
     "attach_child",
     "cancel_children",
+    "cancel_open_child",
     "cancel_sub_flow",
     "capture",
     "child_id_for",
@@ -277,6 +278,15 @@ async def finish_frame(
     frame = parent.view.frames.get(child.id, {})
     op = parent.definition.operators[frame["operator_id"]]
     signal = frame.get("signal") or {}
+    if frame.get("status") != "cancelled" and child.view.status == "cancelled":
+        # The child was cancelled but the parent's record of it is missing (a
+        # crash between the two appends of cancel_sub_flow, or a cancel sent to
+        # the child itself): a cancelled child never writes back. Fence it.
+        from orchestrator.events.sub_flow import SubFlowCancelled
+
+        reason = child.view.close_reason or "the child execution was cancelled"
+        parent.record(SubFlowCancelled(child_id=child.id, reason=reason))
+        frame = parent.view.frames.get(child.id, {})
     if frame.get("status") == "cancelled":
         # Fenced: a cancelled child writes nothing back and continues nothing.
         if run is not None and run.run_id in parent.view.runs:
@@ -430,6 +440,8 @@ async def cancel_children(parent: ExecutionEngine, reason: str) -> None:
     for child_id, frame in list(parent.view.frames.items()):
         if frame.get("status") in ("running", "waiting"):
             await cancel_sub_flow(parent, child_id, f"parent cancelled: {reason}")
+        elif frame.get("status") == "cancelled":  # a crash cut its cancel short
+            await cancel_open_child(parent, child_id, f"parent cancelled: {reason}")
 
 
 def sub_flow_executions(parent: ExecutionEngine) -> list[dict[str, Any]]:
@@ -453,6 +465,9 @@ def sub_flow_executions(parent: ExecutionEngine) -> list[dict[str, Any]]:
 async def reconcile_frames(parent: ExecutionEngine) -> None:
     """After a rebuild: finish frames whose child moved on while nobody watched."""
     for child_id, frame in list(parent.view.frames.items()):
+        if frame.get("status") == "cancelled":
+            await cancel_open_child(parent, child_id, str(frame.get("cancel_reason")))
+            continue
         if frame.get("status") not in ("running", "waiting"):
             continue
         if frame.get("run_id") in parent.view.runs:
@@ -495,3 +510,15 @@ def _record_child_resolutions(parent: ExecutionEngine, child: ExecutionEngine) -
                 resolved_by=str(local.get("resolved_by") or parent.owner),
             )
         )
+
+
+async def cancel_open_child(
+    parent: ExecutionEngine, child_id: str, reason: str
+) -> None:
+    """A frame cancelled in the parent whose child a crash left open: cancel it."""
+    info = parent.store.get_stream(child_id)
+    if info is None or info.status in ExecutionStatus.TERMINAL:
+        return
+    child = attach_child(parent, child_id)
+    if child.view.lifecycle != LifecycleState.CLOSED:
+        await child.handle._cancel(reason)

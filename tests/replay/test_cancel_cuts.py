@@ -1,0 +1,131 @@
+"""Cancellation cut by a crash at every append boundary: recovery finishes it, fenced.
+
+Cancelling a child (or a parent with children) appends to several streams: the
+parent's ``sub_flow.cancelled`` / ``execution.cancelled`` and each child's
+cancellation and close. A crash can land between any two of them. Whatever the
+cut, the recovered executions must agree with each other: a cancelled child
+never writes back and never lets its parent continue; a parent whose cancel
+was logged ends closed and cancelled with no child left open; a cut before the
+cancel leaves everything as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from orchestrator import FakeClock, InMemoryEventStore, TriggerFlowExecution
+from orchestrator.testing import export_history, replay_history
+from tests.replay.flows import SCENARIOS, T0
+from tests.replay.make_histories import CommitRecordingStore
+from tests.replay.test_golden_histories import clock_after, cut
+
+PARENT = "cancel-parent"
+
+
+async def _record(cancel_parent: bool) -> tuple[dict[str, Any], int]:
+    """The nested scenario with its child paused, then cancelled; and where."""
+    clock = FakeClock(T0)
+    store = CommitRecordingStore(clock)
+    flow = SCENARIOS["nested"].build(store, clock)
+    execution = flow.create_execution(auto_close=False, execution_id=PARENT)
+    await execution.async_start(4)
+    await execution.async_wait_idle()
+    [child] = execution.get_sub_flow_executions()
+    assert child["status"] == "waiting"
+    before = store.head_position()
+    if cancel_parent:
+        await execution.async_cancel(reason="stop")
+    else:
+        assert await execution.async_cancel_sub_flow(child["child_id"])
+        await execution.async_close()
+    history = export_history(store, PARENT, commits=store.commits)
+    store.close()
+    return history, before
+
+
+def _types(history: dict[str, Any], kind: str) -> list[str]:
+    [stream] = [s for s in history["streams"] if s["kind"] == kind]
+    return [e["type"] for e in stream["events"]]
+
+
+async def _recover(prefix: dict[str, Any]) -> tuple[TriggerFlowExecution, Any]:
+    clock = clock_after(prefix)
+    store = InMemoryEventStore(clock=clock)
+    flow = SCENARIOS["nested"].build(store, clock)
+    execution = await replay_history(flow, prefix)
+    await execution.async_wait_idle()
+    return execution, store
+
+
+async def test_a_child_cancel_cut_anywhere_never_writes_back() -> None:
+    history, before = await _record(cancel_parent=False)
+    windows = 0
+    for position in [p for p in history["commits"] if p >= before]:
+        prefix = cut(history, position)
+        child_cancelled = "execution.cancelled" in _types(prefix, "child")
+        parent_knows = "sub_flow.cancelled" in _types(prefix, "execution")
+        windows += child_cancelled and not parent_knows
+        execution, store = await _recover(prefix)
+        state = execution.get_state()
+        assert "after" not in state, (
+            f"a cancelled child let the parent go on ({position})"
+        )
+        assert "child_work" not in state, f"a cancelled child wrote back ({position})"
+        [child] = execution.get_sub_flow_executions()
+        if child_cancelled or parent_knows:
+            assert (child["frame_status"], child["status"]) == (
+                "cancelled",
+                "cancelled",
+            )
+            assert execution.get_pending_interrupts() == {}
+        else:
+            assert (child["frame_status"], child["status"]) == ("waiting", "waiting")
+        store.close()
+    assert windows, "no cut fell between the child's cancel and the parent's record"
+
+
+async def test_a_child_cancel_logged_only_by_the_parent_cancels_the_child() -> None:
+    """The other order: the parent's sub_flow.cancelled is durable, the child's not."""
+    history, _ = await _record(cancel_parent=False)
+    prefix = copy.deepcopy(history)
+    for stream in prefix["streams"]:
+        if stream["kind"] == "child":
+            stream["events"] = [
+                e
+                for e in stream["events"]
+                if e["type"] not in ("execution.cancelled", "execution.closed")
+            ]
+        if stream["kind"] == "execution":
+            stream["events"] = [
+                e
+                for e in stream["events"]
+                if e["type"] not in ("execution.sealed", "execution.closed")
+            ]
+    assert "sub_flow.cancelled" in _types(prefix, "execution")
+    execution, store = await _recover(prefix)
+    [child] = execution.get_sub_flow_executions()
+    assert (child["frame_status"], child["status"]) == ("cancelled", "cancelled")
+    assert "after" not in execution.get_state()
+    store.close()
+
+
+async def test_a_parent_cancel_cut_anywhere_ends_closed_with_no_child_open() -> None:
+    history, before = await _record(cancel_parent=True)
+    finished = 0
+    for position in [p for p in history["commits"] if p >= before]:
+        prefix = cut(history, position)
+        cancelled = "execution.cancelled" in _types(prefix, "execution")
+        execution, store = await _recover(prefix)
+        statuses = {info.kind: info.status for info in store.list_streams()}
+        if cancelled:
+            assert execution.get_status() == "cancelled"
+            assert execution.view.lifecycle == "closed", f"left open ({position})"
+            assert statuses["child"] == "cancelled", f"child left open ({position})"
+            assert execution.get_pending_interrupts() == {}
+            finished += "execution.closed" not in _types(prefix, "execution")
+        else:
+            assert execution.get_status() == "waiting"
+            assert statuses["child"] == "waiting"
+        store.close()
+    assert finished, "no cut fell between the parent's cancel and its close"

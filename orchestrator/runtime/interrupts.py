@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from orchestrator.runtime.engine import ExecutionEngine
 
 __all__ = [
+    "already_settled",
     "continue_interrupt",
     "default_interrupt_id",
     "pending_interrupts",
@@ -254,9 +255,7 @@ async def _continue(
 ) -> dict[str, Any] | None:
     for _ in range(5):
         record = engine.view.interrupts.get(interrupt_id)
-        if _already_settled(
-            engine, record, interrupt_id, json_value, resume_request_id
-        ):
+        if already_settled(engine, record, interrupt_id, json_value, resume_request_id):
             return copy_json(record)  # type: ignore[no-any-return]
         assert record is not None
         schema = record.get("response_payload_schema")
@@ -300,13 +299,14 @@ async def _continue(
     )
 
 
-def _already_settled(
+def already_settled(
     engine: ExecutionEngine,
     record: dict[str, Any] | None,
     interrupt_id: str,
     value: Any,
     resume_request_id: str | None,
 ) -> bool:
+    """True for an idempotent retry; False if still waiting; else raise why not."""
     if record is None:
         pending = sorted(pending_interrupts(engine.view))
         raise InterruptNotWaitingError(

@@ -388,15 +388,23 @@ async def continue_projected(
     from orchestrator.runtime.interrupts import continue_interrupt
 
     child = attach_child(parent, record["sub_flow"]["child_id"])
+    local_id = record["sub_flow"]["local_interrupt_id"]
+    if child.view.lifecycle == LifecycleState.CLOSED:
+        # Another process resumed it and the child ran to its end: this parent's
+        # view is older than the log. Say who did, as for any settled interrupt.
+        _refuse_settled(child, local_id, value, resume_request_id)
+        return
     failure: BaseException | None = None
     try:
-        await continue_interrupt(
-            child, record["sub_flow"]["local_interrupt_id"], value, resume_request_id
-        )
+        resolved = await continue_interrupt(child, local_id, value, resume_request_id)
     except (InterruptError, StoreError):
         raise  # not resolved here (another process won, or the log refused it)
     except Exception as child_failure:  # noqa: BLE001 - the resumed child failed
         failure = child_failure
+    else:
+        if resolved is None:  # the child closed meanwhile: ignored, not resolved
+            _refuse_settled(child, local_id, value, resume_request_id)
+            return
     parent.record(
         InterruptResolved(
             interrupt_id=record["id"],
@@ -522,3 +530,20 @@ async def cancel_open_child(
     child = attach_child(parent, child_id)
     if child.view.lifecycle != LifecycleState.CLOSED:
         await child.handle._cancel(reason)
+
+
+def _refuse_settled(
+    child: ExecutionEngine, local_id: str, value: Any, resume_request_id: str | None
+) -> None:
+    """Raise why a closed child's interrupt cannot be continued (or accept a retry)."""
+    from orchestrator.errors import InterruptNotWaitingError
+    from orchestrator.runtime.interrupts import already_settled
+
+    record = child.view.interrupts.get(local_id)
+    if already_settled(child, record, local_id, value, resume_request_id):
+        return  # the same resume_request_id and value: already done
+    raise InterruptNotWaitingError(
+        f"execution {child.id!r}: interrupt {local_id!r} is not waiting: the "
+        f"execution is closed ({child.view.status}). Check get_pending_interrupts() "
+        "for what is still waiting."
+    )

@@ -128,3 +128,32 @@ async def test_two_processes_race_one_projected_interrupt(tmp_path: Path) -> Non
     assert parent_events.count("sub_flow.completed") == 1
     await again.async_close()
     store.close()
+
+
+async def test_a_stale_parent_cannot_continue_a_child_that_already_finished(
+    tmp_path: Path,
+) -> None:
+    """The deterministic form of the race's losing side: the parent was rebuilt
+    before another handle resumed the child and the child ran to its end. The
+    stale continue_with must be refused as not waiting, writing nothing, not
+    fail on the parent's moved head (found by the race test under load)."""
+    from orchestrator import InterruptNotWaitingError
+
+    db = str(tmp_path / "stale.db")
+    resources = {"reviewer": object()}
+    first = flows.build_legal_parent(db)
+    execution = first.create_execution(auto_close=False, runtime_resources=resources)
+    await execution.async_start("pricing")
+    second = flows.build_legal_parent(db)  # another store object: another writer
+    stale = second.get_execution(execution.id, runtime_resources=resources)
+    (interrupt_id,) = stale.get_pending_interrupts()
+    await execution.async_continue_with(interrupt_id, "approved")
+    (child,) = execution.get_sub_flow_executions()
+    assert child["status"] == "completed"
+    head = first.store.head_position()
+    with pytest.raises(InterruptNotWaitingError, match="not waiting"):
+        await stale.async_continue_with(interrupt_id, "rejected")
+    assert second.store.head_position() == head
+    assert execution.get_state("verdict") == "approved"
+    first.store.close()
+    second.store.close()

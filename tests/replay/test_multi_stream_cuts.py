@@ -1,4 +1,4 @@
-"""Cancellation cut by a crash at every append boundary: recovery finishes it, fenced.
+"""Operations spanning streams, cut by a crash at every append boundary.
 
 Cancelling a child (or a parent with children) appends to several streams: the
 parent's ``sub_flow.cancelled`` / ``execution.cancelled`` and each child's
@@ -6,7 +6,9 @@ cancellation and close. A crash can land between any two of them. Whatever the
 cut, the recovered executions must agree with each other: a cancelled child
 never writes back and never lets its parent continue; a parent whose cancel
 was logged ends closed and cancelled with no child left open; a cut before the
-cancel leaves everything as it was.
+cancel leaves everything as it was. A failing child (its failure and close,
+then the parent's ``sub_flow.completed`` and ``chunk.failed``) fails the parent
+whatever the cut.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from orchestrator import FakeClock, InMemoryEventStore, TriggerFlowExecution
+import pytest
+
+from orchestrator import (
+    FakeClock,
+    InMemoryEventStore,
+    TriggerFlow,
+    TriggerFlowExecution,
+    TriggerFlowRuntimeData,
+)
+from orchestrator.store.base import EventStore
 from orchestrator.testing import export_history, replay_history
 from tests.replay.flows import SCENARIOS, T0
 from tests.replay.make_histories import CommitRecordingStore
@@ -129,3 +140,57 @@ async def test_a_parent_cancel_cut_anywhere_ends_closed_with_no_child_open() -> 
             assert statuses["child"] == "waiting"
         store.close()
     assert finished, "no cut fell between the parent's cancel and its close"
+
+
+def _failing(store: EventStore, clock: FakeClock) -> TriggerFlow:
+    child = TriggerFlow(name="failing_child", store=store, clock=clock)
+
+    async def work(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("tried", data.value)
+        await data.step("probe", lambda: 1)
+        raise ValueError("child broke")
+
+    child.to(work)
+    parent = TriggerFlow(name="failing_parent", store=store, clock=clock)
+
+    async def prepare(data: TriggerFlowRuntimeData) -> object:
+        data.set_state("prepared", True)
+        return data.value
+
+    async def after(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("after", data.value)
+
+    parent.to(prepare).to(child).to(after)
+    return parent
+
+
+async def test_a_failing_child_fails_its_parent_whatever_the_cut() -> None:
+    clock = FakeClock(T0)
+    store = CommitRecordingStore(clock)
+    execution = _failing(store, clock).create_execution(
+        auto_close=False, execution_id=PARENT
+    )
+    with pytest.raises(ValueError, match="child broke"):
+        await execution.async_start(3)
+    assert execution.get_status() == "failed"
+    history = export_history(store, PARENT, commits=store.commits)
+    store.close()
+    child_started = next(
+        e["position"]
+        for s in history["streams"]
+        if s["kind"] == "child"
+        for e in s["events"]
+    )
+    for position in [p for p in history["commits"] if p >= child_started]:
+        prefix = cut(history, position)
+        clock = clock_after(prefix)
+        replay_store = InMemoryEventStore(clock=clock)
+        replayed = await replay_history(_failing(replay_store, clock), prefix)
+        await replayed.async_wait_idle()
+        assert replayed.get_status() == "failed", f"cut at {position}"
+        assert replayed.get_state() == {"prepared": True}, f"cut at {position}"
+        [child] = replayed.get_sub_flow_executions()
+        assert (child["frame_status"], child["status"]) == ("failed", "failed")
+        [error] = replayed.view.errors
+        assert "child broke" in error["message"]
+        replay_store.close()

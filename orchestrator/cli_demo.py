@@ -204,6 +204,7 @@ def run(db: str, out: TextIO) -> int:
         say()
         say(f"next: triggerlog list --db {db}")
         say(f"      triggerlog show {execution.id} --db {db}")
+        say(f"      triggerlog export {execution.id} --db {db} -o history.json")
         say(f"      triggerlog console --db {db}")
         return 0 if same_state and same_view else 1
     finally:

@@ -278,7 +278,10 @@ async def finish_frame(
     frame = parent.view.frames.get(child.id, {})
     op = parent.definition.operators[frame["operator_id"]]
     signal = frame.get("signal") or {}
-    if frame.get("status") != "cancelled" and child.view.status == "cancelled":
+    if (
+        frame.get("status") != "cancelled"
+        and child.view.status == ExecutionStatus.CANCELLED
+    ):
         # The child was cancelled but the parent's record of it is missing (a
         # crash between the two appends of cancel_sub_flow, or a cancel sent to
         # the child itself): a cancelled child never writes back. Fence it.

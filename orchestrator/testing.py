@@ -47,6 +47,7 @@ __all__ = [
     "export_history",
     "FakeClock",
     "fold_execution",
+    "history_cuts",
     "import_history",
     "json_values",
     "ProgramStep",
@@ -243,6 +244,32 @@ async def run_program(
         if check_every_step:
             await assert_replay_equivalent(execution)
     return execution
+
+
+def history_cuts(history: dict[str, Any]) -> list[int]:
+    """Positions to cut ``history`` at so that replays re-execute all of it.
+
+    Just before each ``chunk.completed`` (that run re-executes with every
+    operation it recorded, so today's code must perform the same ones), and at
+    every append-unit boundary the history lists in ``commits`` (each instant a
+    crash could have cut the log). Only positions at which the execution's own
+    stream exists are returned.
+    """
+    execution_id = history["execution_id"]
+    first = min(
+        event["position"]
+        for stream in history["streams"]
+        if stream["stream_id"] == execution_id
+        for event in stream["events"]
+    )
+    cuts = set(history.get("commits") or [])
+    cuts.update(
+        event["position"] - 1
+        for stream in history["streams"]
+        for event in stream["events"]
+        if event["type"] == "chunk.completed"
+    )
+    return sorted(p for p in cuts if p >= first)
 
 
 async def replay_history(

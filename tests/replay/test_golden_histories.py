@@ -4,8 +4,10 @@
 and are never rewritten by the tests. For each one:
 
 * the whole history imports and rebuilds to the recorded outcome;
-* cut at every instant a crash could have cut it (the end of every append unit),
-  it recovers on today's code and finishes with exactly the recorded outcome;
+* cut at every instant a crash could have cut it (the end of every append unit)
+  and just before every chunk run's completion (so that every run recorded in
+  it is re-executed on today's code with all its operations), it recovers and
+  finishes with exactly the recorded outcome;
 * a build that records something else in an in-flight chunk fails with a
   NondeterminismError naming the recorded seq; a changed definition is refused.
 
@@ -29,7 +31,12 @@ from orchestrator import (
     SQLiteEventStore,
 )
 from orchestrator.store.base import EventStore
-from orchestrator.testing import export_history, import_history, replay_history
+from orchestrator.testing import (
+    export_history,
+    history_cuts,
+    import_history,
+    replay_history,
+)
 from tests.replay.flows import SCENARIOS, pipeline
 from tests.replay.make_histories import HISTORIES, answered_in, drive, outcome
 
@@ -56,12 +63,8 @@ def clock_after(history: dict[str, Any]) -> FakeClock:
 
 
 def execution_cuts(history: dict[str, Any]) -> list[int]:
-    """Every commit boundary at which the execution's own stream exists."""
-    stream = next(
-        s for s in history["streams"] if s["stream_id"] == history["execution_id"]
-    )
-    first = stream["events"][0]["position"]
-    return sorted({p for p in history["commits"] if p >= first})
+    """Every append-unit boundary, and just before every chunk completion."""
+    return history_cuts(history)
 
 
 def open_store(kind: str, tmp_path: Path, clock: FakeClock) -> EventStore:

@@ -489,6 +489,7 @@ async def reconcile_frames(parent: ExecutionEngine) -> None:
         child = attach_child(parent, child_id)
         _record_child_resolutions(parent, child)
         if child.view.status == ExecutionStatus.WAITING and not child.view.runs:
+            _project_child_pauses(parent, child)
             continue
         child.resume_pending()
         error = await _drive_child(child, None)
@@ -550,3 +551,19 @@ def _refuse_settled(
         f"execution is closed ({child.view.status}). Check get_pending_interrupts() "
         "for what is still waiting."
     )
+
+
+def _project_child_pauses(parent: ExecutionEngine, child: ExecutionEngine) -> None:
+    """Make every waiting interrupt of a paused child visible on its parent.
+
+    A child resumed through its parent can pause again (``resume_to="self"``,
+    or a later chunk); the parent projects the new pause after the child's own
+    appends. A crash between them left the parent not listing it: nobody could
+    see or resume it, and the parent would close around a child still waiting.
+    """
+    projected = _projections(child)
+    if any(
+        parent.view.interrupts.get(projected_id, {}).get("status") != "waiting"
+        for projected_id in projected
+    ):
+        parent.record(SubFlowWaiting(child_id=child.id, interrupts=projected))

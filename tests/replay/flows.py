@@ -176,6 +176,34 @@ def nested(store: EventStore, clock: Clock) -> TriggerFlow:
     return parent
 
 
+def repause(store: EventStore, clock: Clock) -> TriggerFlow:
+    """A child resumed through its parent that pauses again (resume_to="self")."""
+    child = TriggerFlow(name="golden_repause_child", store=store, clock=clock)
+
+    async def ask(data: TriggerFlowRuntimeData) -> Any:
+        resume = data.resume
+        if resume is not None:
+            data.append_state("answers", resume.value)
+            if len(data.get_state("answers")) < 2:
+                return await data.async_pause_for(
+                    type="confirm", resume_to="self", max_resumes=3
+                )
+            data.set_state("$final_result", {"answers": data.get_state("answers")})
+            return None
+        return await data.async_pause_for(
+            type="confirm", resume_to="self", max_resumes=3
+        )
+
+    child.to(ask)
+    parent = TriggerFlow(name="golden_repause", store=store, clock=clock)
+
+    async def after(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("after", data.value)
+
+    parent.to(child).to(after)
+    return parent
+
+
 def timers(store: EventStore, clock: Clock) -> TriggerFlow:
     """A durable sleep and a retried chunk whose backoffs are durable timers."""
     flow = TriggerFlow(name="golden_timers", store=store, clock=clock)
@@ -229,6 +257,7 @@ SCENARIOS = {
             },
         ),
         Scenario("nested", nested, 4, {"confirm": ["yes"]}),
+        Scenario("repause", repause, 0, {"confirm": ["one", "two"]}),
         Scenario("timers", timers, "tick"),
     )
 }

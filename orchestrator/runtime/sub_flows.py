@@ -487,6 +487,10 @@ async def reconcile_frames(parent: ExecutionEngine) -> None:
         if info is None:
             continue
         child = attach_child(parent, child_id)
+        # Grandchildren first: a child can only report what its own frames did
+        # once they are reconciled (a resumed bottom level, say, whose middle
+        # level had not yet written it back when the process died).
+        await reconcile_frames(child)
         _record_child_resolutions(parent, child)
         if child.view.status == ExecutionStatus.WAITING and not child.view.runs:
             _project_child_pauses(parent, child)

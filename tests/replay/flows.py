@@ -204,6 +204,63 @@ def repause(store: EventStore, clock: Clock) -> TriggerFlow:
     return parent
 
 
+def deep(store: EventStore, clock: Clock) -> TriggerFlow:
+    """Three levels: the bottom child pauses; resumed from the top."""
+    bottom = TriggerFlow(name="golden_deep_bottom", store=store, clock=clock)
+
+    async def ask(data: TriggerFlowRuntimeData) -> Any:
+        data.set_state("asked", data.value)
+        return await data.async_pause_for(type="deep")
+
+    async def answered(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("$final_result", {"answer": data.value})
+
+    bottom.to(ask).to(answered)
+    mid = TriggerFlow(name="golden_deep_mid", store=store, clock=clock)
+
+    async def prepare(data: TriggerFlowRuntimeData) -> Any:
+        data.set_state("mid", True)
+        return data.value
+
+    async def report(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("$final_result", {"from_bottom": data.value})
+
+    mid.to(prepare).to(bottom).to(report)
+    top = TriggerFlow(name="golden_deep", store=store, clock=clock)
+
+    async def after(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("after", data.value)
+
+    top.to(mid).to(after)
+    return top
+
+
+def fanout(store: EventStore, clock: Clock) -> TriggerFlow:
+    """A sub-flow per for_each item; the even items' children pause."""
+    child = TriggerFlow(name="golden_fanout_child", store=store, clock=clock)
+
+    async def work(data: TriggerFlowRuntimeData) -> Any:
+        data.set_state("item", data.value)
+        if data.value % 2 == 0:
+            return await data.async_pause_for(type="item", payload=data.value)
+        return data.value
+
+    async def finish(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("$final_result", {"item": data.value})
+
+    child.to(work).to(finish)
+    parent = TriggerFlow(name="golden_fanout", store=store, clock=clock)
+
+    async def items(data: TriggerFlowRuntimeData) -> Any:
+        return list(range(data.value))
+
+    async def collect(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("results", data.value)
+
+    parent.to(items).for_each(concurrency=3).to(child).end_for_each().to(collect)
+    return parent
+
+
 def timers(store: EventStore, clock: Clock) -> TriggerFlow:
     """A durable sleep and a retried chunk whose backoffs are durable timers."""
     flow = TriggerFlow(name="golden_timers", store=store, clock=clock)
@@ -258,6 +315,8 @@ SCENARIOS = {
         ),
         Scenario("nested", nested, 4, {"confirm": ["yes"]}),
         Scenario("repause", repause, 0, {"confirm": ["one", "two"]}),
+        Scenario("deep", deep, "in", {"deep": ["answer"]}),
+        Scenario("fanout", fanout, 4, {"item": ["zero", "two"]}),
         Scenario("timers", timers, "tick"),
     )
 }

@@ -188,7 +188,8 @@ def replay_outcome(
     path: str | os.PathLike[str], read_only: bool = False
 ) -> dict[str, Any]:
     """Open, list, read every stream and fold it: what a process would rebuild."""
-    from orchestrator.projection import fold, fold_flow
+    from orchestrator.projection import fold_flow
+    from orchestrator.runtime.rebuild import read_view
     from orchestrator.store import SQLiteEventStore
 
     store = SQLiteEventStore(path, read_only=read_only)
@@ -196,10 +197,9 @@ def replay_outcome(
         streams = store.list_streams()
         outcome: dict[str, Any] = {
             # which streams exist and how long they are (sorted: the listing's
-            # order comes from the updated_at index, which is not replayed state)
-            "streams": sorted(
-                (s.stream_id, s.last_seq, s.snapshot_seq) for s in streams
-            ),
+            # order comes from the updated_at index, which is not replayed
+            # state; snapshot_seq is a hint, checked where it is used)
+            "streams": sorted((s.stream_id, s.last_seq) for s in streams),
             "index": streams,
             "events": {},
             "views": {},
@@ -210,12 +210,12 @@ def replay_outcome(
                 (e.seq, e.type, e.data, e.created_at) for e in events
             ]
             if events and events[0].type == "execution.created":
-                outcome["views"][info.stream_id] = fold(
-                    info.stream_id, events
-                ).to_json()
+                # As recovery rebuilds it: from the snapshot the index points at.
+                execution, _ = read_view(store, info.stream_id)
+                outcome["views"][info.stream_id] = execution.to_json()
             elif events and events[0].type == "flow.defined":
-                view = fold_flow(info.stream_id.removeprefix("flow:"), events)
-                outcome["views"][info.stream_id] = (view.flow_data, view.definitions)
+                flow = fold_flow(info.stream_id.removeprefix("flow:"), events)
+                outcome["views"][info.stream_id] = (flow.flow_data, flow.definitions)
         outcome["log"] = [(e.stream_id, e.seq) for e in store.read_all(0, 10**6)]
         return outcome
     finally:

@@ -14,6 +14,7 @@ import asyncio
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.events.chunk import SignalEmitted
 from orchestrator.events.codec import encode
 from orchestrator.events.flow_state import (
     FlowDataAppended,
@@ -30,6 +31,7 @@ from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
 if TYPE_CHECKING:
     from orchestrator.events.base import Event
+    from orchestrator.events.records import SignalRecord
     from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.runtime.host import FlowHost
 
@@ -161,36 +163,54 @@ class FlowDataService:
         index: int,
         emit: bool,
     ) -> str | None:
-        """A write by a chunk run: the run's op marker and the flow event, atomically."""
+        """A chunk run's write: op marker, flow event and own signal, one append.
+
+        The signal to this execution must go with the marker: a re-executed run skips the logged
+        write, so a signal left for a later append would be lost by a crash in
+        between (found by replaying a recorded history cut at every commit).
+        """
         request = self._request(self._event(action, key, value, engine.id))
         engine.record(
             FlowDataWritten(action=action, key=key, run_id=run_id, op=index),
             flush=False,
         )
+        signal = self._signal_for(engine, key) if emit else None
+        if signal is not None:
+            engine.record(SignalEmitted(signal=signal), flush=False)
         engine.flush(extra=[request])
-        return self._broadcast(key, engine) if emit else None
+        if signal is not None:
+            engine.spawn(signal)
+        if emit:
+            self._broadcast(key, engine)
+        return signal["cascade"] if signal is not None else None
 
-    def _broadcast(self, key: str, origin: ExecutionEngine | None) -> str | None:
+    def _signal_for(self, engine: ExecutionEngine, key: str) -> SignalRecord | None:
+        """The flow_data signal ``engine`` gets for ``key``, if it listens to it."""
+        if not engine.definition.targets("flow_data", key) or engine.loop is None:
+            return None
+        if engine.view.lifecycle == "closed":
+            return None
         value = copy_json(get_path(self.view.flow_data, key, None))
-        cascade: str | None = None
+        return engine.external_signal(
+            key, value, trigger_type="flow_data", source="flow_data"
+        )
+
+    def _broadcast(self, key: str, origin: ExecutionEngine | None) -> None:
+        """Deliver a change to every other live execution listening to ``key``."""
+        value = copy_json(get_path(self.view.flow_data, key, None))
         for engine in self._host.live_engines():
+            if engine is origin:
+                continue  # signalled with the write itself
             if not engine.definition.targets("flow_data", key) or engine.loop is None:
                 continue
             if engine.view.lifecycle == "closed":
                 continue
-            if engine is origin:
-                signal = engine.external_signal(
-                    key, value, trigger_type="flow_data", source="flow_data"
-                )
-                engine.emit_signal(signal)
-                cascade = signal["cascade"]
-            elif _on_loop(engine.loop):
+            if _on_loop(engine.loop):
                 _deliver(engine, key, copy_json(value))
             else:
                 engine.loop.call_soon_threadsafe(
                     _deliver, engine, key, copy_json(value)
                 )
-        return cascade
 
     def definition_request(
         self, fingerprint: str, blueprint: dict[str, JsonValue]

@@ -261,6 +261,29 @@ def fanout(store: EventStore, clock: Clock) -> TriggerFlow:
     return parent
 
 
+def shared(store: EventStore, clock: Clock) -> TriggerFlow:
+    """A chunk's flow_data write triggers a handler; an interrupt resumes by event."""
+    flow = TriggerFlow(name="golden_shared", store=store, clock=clock)
+
+    async def begin(data: TriggerFlowRuntimeData) -> Any:
+        data.set_flow_data("mode", f"on-{data.value}", no_warning=True)
+        return data.value
+
+    async def on_mode(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("mode_seen", data.value)
+
+    async def wait(data: TriggerFlowRuntimeData) -> Any:
+        return await data.async_pause_for(type="go", resume_event="resume_now")
+
+    async def resumed(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("resumed", data.value)
+
+    flow.to(begin).to(wait)
+    flow.when({"flow_data": "mode"}).to(on_mode)
+    flow.when("resume_now").to(resumed)
+    return flow
+
+
 def timers(store: EventStore, clock: Clock) -> TriggerFlow:
     """A durable sleep and a retried chunk whose backoffs are durable timers."""
     flow = TriggerFlow(name="golden_timers", store=store, clock=clock)
@@ -317,6 +340,7 @@ SCENARIOS = {
         Scenario("repause", repause, 0, {"confirm": ["one", "two"]}),
         Scenario("deep", deep, "in", {"deep": ["answer"]}),
         Scenario("fanout", fanout, 4, {"item": ["zero", "two"]}),
+        Scenario("shared", shared, "x", {"go": ["went"]}),
         Scenario("timers", timers, "tick"),
     )
 }

@@ -26,9 +26,9 @@ from orchestrator import (
     TriggerFlowRuntimeData,
 )
 from orchestrator.store.base import EventStore
-from orchestrator.testing import export_history, replay_history
+from orchestrator.testing import export_history, history_cuts, replay_history
 from tests.replay.flows import SCENARIOS, T0
-from tests.replay.make_histories import CommitRecordingStore
+from tests.replay.make_histories import CommitRecordingStore, outcome
 from tests.replay.test_golden_histories import clock_after, cut
 
 PARENT = "cancel-parent"
@@ -194,3 +194,25 @@ async def test_a_failing_child_fails_its_parent_whatever_the_cut() -> None:
         [error] = replayed.view.errors
         assert "child broke" in error["message"]
         replay_store.close()
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+async def test_what_this_build_records_recovers_at_every_cut(name: str) -> None:
+    """The golden fixtures prove old logs replay; this records each scenario
+    with today's code and cuts that, so a change in *how* things are recorded
+    (two appends where one was needed) is caught too. It found a flow_data
+    write whose trigger signal went in the next append: a crash between them
+    lost the signal, since the re-executed run skips the logged write."""
+    from tests.replay.make_histories import answered_in, drive, record
+
+    scenario = SCENARIOS[name]
+    history = await record(scenario)
+    for position in history_cuts(history):
+        prefix = cut(history, position)
+        clock = clock_after(prefix)
+        store = InMemoryEventStore(clock=clock)
+        execution = await replay_history(scenario.build(store, clock), prefix)
+        await drive(execution, clock, scenario.answers, answered_in(prefix))
+        snapshot = await execution.async_close()
+        assert outcome(execution, snapshot) == history["expected"], position
+        store.close()

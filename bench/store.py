@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sqlite3
 import statistics
 import subprocess
@@ -32,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.runtime import machine_info
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -239,23 +240,9 @@ async def handoff_round_trip(rounds: int) -> float:
 # -- report --------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    from orchestrator.store.sqlite_connection import filesystem_type
-
-    WORK.mkdir(parents=True, exist_ok=True)
-    return {
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "nproc": os.cpu_count(),
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "filesystem": filesystem_type(str(WORK / "x.db")) or "unknown",
-        "platform": platform.platform(),
-        "loadavg_1m": round(os.getloadavg()[0], 2),
-    }
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    report: dict[str, Any] = {"machine": machine(), "params": vars(args)}
+    # bench/.work/store is on the same filesystem as bench/.work
+    report: dict[str, Any] = {"machine": machine_info(), "params": vars(args)}
     figures: dict[str, list[float]] = {
         name: []
         for name in (

@@ -15,7 +15,7 @@ import argparse
 import importlib
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import unquote
 
 import orjson
@@ -34,9 +34,9 @@ from orchestrator.errors import (
 )
 from orchestrator.projection.execution import ExecutionStatus
 from orchestrator.projection.history import (
-    check_history,
     export_history,
-    import_history,
+    prepare_history,
+    write_history,
 )
 from orchestrator.store.open import DEFAULT_DB_ENV, DEFAULT_DB_FILE, open_store
 from orchestrator.store.sqlite import SQLiteEventStore
@@ -54,6 +54,8 @@ __all__ = [
 ]
 
 INSTALL_CONSOLE_HINT = "install with pip install 'triggerlog[console]'"
+
+_R = TypeVar("_R")
 
 # Modules whose absence means "the console extra is not installed".
 _CONSOLE_MODULES = ("textual", "rich", "tui")
@@ -141,13 +143,20 @@ def _resolve_id(store: SQLiteEventStore, db: str, wanted: str) -> str:
     raise ExecutionNotFoundError(wanted, db)
 
 
-def _show(args: argparse.Namespace, out: TextIO) -> int:
+def _read_execution(
+    args: argparse.Namespace, read: Callable[[SQLiteEventStore, str], _R]
+) -> _R:
+    """``read(store, execution_id)`` on the database opened read-only."""
     db = resolve_db(args.db)
     store = open_read_only(db)
     try:
-        history = read_history(store, _resolve_id(store, db, args.execution_id))
+        return read(store, _resolve_id(store, db, args.execution_id))
     finally:
         store.close()
+
+
+def _show(args: argparse.Namespace, out: TextIO) -> int:
+    history = _read_execution(args, read_history)
     view = history.view
     first = history.rows[0].created_at if history.rows else None
     out.write(f"execution {view.execution_id}\n")
@@ -181,12 +190,7 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _export(args: argparse.Namespace, out: TextIO) -> int:
-    db = resolve_db(args.db)
-    store = open_read_only(db)
-    try:
-        history = export_history(store, _resolve_id(store, db, args.execution_id))
-    finally:
-        store.close()
+    history = _read_execution(args, export_history)
     data = orjson.dumps(history, option=orjson.OPT_INDENT_2)
     if args.output in (None, "-"):
         out.write(data.decode() + "\n")
@@ -208,10 +212,10 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         history = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise HistoryFormatError(f"{args.file} is not JSON ({error})") from None
-    check_history(history)  # a bad document must not even create the database
+    prepared = prepare_history(history)  # a bad document creates no database
     store = open_store(_sqlite_path(db))
     try:
-        execution_id = import_history(store, history)
+        execution_id = write_history(store, prepared)
     finally:
         store.close()
     out.write(f"imported {execution_id} into {db}\n")

@@ -46,8 +46,6 @@ __all__ = [
     "short_value",
 ]
 
-# Stream kinds that are executions (a flow's shared-data stream is not).
-
 # Structural ids end in a 16-hex short hash: "Chunk[classify]-chunk-22f6...",
 # "ForEach-d91e...-Send". People read the name without it.
 _HASH_SUFFIX = re.compile(r"-(?:chunk-)?[0-9a-f]{16}\b")

@@ -366,14 +366,7 @@ class TriggerFlow(TriggerFlowProcess):
             ),
             flush=False,
         )
-        fingerprint = self._definition.fingerprint
-        request = (
-            None
-            if fingerprint in self._flow_data.view.definitions
-            else self._flow_data.definition_request(
-                fingerprint, self._definition.to_config()
-            )
-        )
+        request = self._flow_data.definition_request(self._definition)
         if request is not None:
             engine.add_extra(request)
         self._engines[view.execution_id] = engine

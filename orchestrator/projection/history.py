@@ -14,6 +14,7 @@ append at seq 1, so a store that already holds one of them raises
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,15 +26,23 @@ from orchestrator.errors import (
 )
 from orchestrator.events.codec import decode
 from orchestrator.events.execution import SnapshotTaken
+from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.flow_state import flow_stream_id
-from orchestrator.projection.projector import fold
+from orchestrator.projection.projector import apply
 from orchestrator.projection.summary import EXECUTION_KINDS
-from orchestrator.store.base import AppendRequest, NewEvent, StoredEvent, StreamMeta
+from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
 if TYPE_CHECKING:
     from orchestrator.store.base import EventStore, StreamInfo
 
-__all__ = ["HISTORY_FORMAT", "check_history", "export_history", "import_history"]
+__all__ = [
+    "HISTORY_FORMAT",
+    "PreparedHistory",
+    "export_history",
+    "import_history",
+    "prepare_history",
+    "write_history",
+]
 
 HISTORY_FORMAT = "triggerlog.history/1"
 _SNAPSHOT_TYPE = SnapshotTaken.type_name
@@ -114,9 +123,22 @@ def import_history(
     event the current code cannot read, and :class:`ConcurrencyError` when a
     stream already exists; in every case nothing is written.
     """
-    execution_id, requests = _prepare(history, up_to_position)
+    return write_history(store, prepare_history(history, up_to_position=up_to_position))
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedHistory:
+    """A history checked, decoded and cut, ready to be written as one append."""
+
+    execution_id: str
+    requests: list[AppendRequest]
+
+
+def write_history(store: EventStore, prepared: PreparedHistory) -> str:
+    """Write a :func:`prepare_history` result into ``store``: all of it or nothing."""
+    execution_id = prepared.execution_id
     try:
-        store.append_blocking(requests)
+        store.append_blocking(prepared.requests)
     except ConcurrencyError as error:
         # The store's message is about racing writers; here the cause is simpler.
         error.message = (
@@ -129,18 +151,15 @@ def import_history(
     return execution_id
 
 
-def check_history(history: Any, *, up_to_position: int | None = None) -> str:
-    """Validate ``history`` as :func:`import_history` would, writing nothing.
+def prepare_history(
+    history: Any, *, up_to_position: int | None = None
+) -> PreparedHistory:
+    """Everything :func:`import_history` checks, done without a store.
 
-    Returns the execution id; raises what ``import_history`` raises for the
-    document itself (format, unknown or undecodable events).
+    Raises what ``import_history`` raises for the document itself (format,
+    unknown or undecodable events), so a caller can refuse a bad file before it
+    opens (or creates) a database.
     """
-    return _prepare(history, up_to_position)[0]
-
-
-def _prepare(
-    history: Any, up_to_position: int | None
-) -> tuple[str, list[AppendRequest]]:
     execution_id, streams = _parse(history)
     requests = []
     for stream in streams:
@@ -156,37 +175,33 @@ def _prepare(
             f"the history of {execution_id!r} has no events of that execution at or "
             f"before position {up_to_position}; cut it later"
         )
-    return execution_id, requests
+    return PreparedHistory(execution_id, requests)
 
 
 def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequest:
     stream_id = stream["stream_id"]
-    stored = []
+    # An execution's index status is its fold's, as the runtime would have written.
+    view = ExecutionView(stream_id) if stream["kind"] in EXECUTION_KINDS else None
+    new_events = []
     snapshot_index = None
     for index, raw in enumerate(events):
         data = orjson.dumps(raw["data"])
-        decode(raw["type"], data, stream_id, raw["seq"])  # refuse before writing
-        stored.append(
-            StoredEvent(
-                stream_id,
-                raw["seq"],
-                raw["position"],
-                raw["type"],
-                data,
-                float(raw["created_at"]),
-            )
-        )
+        created_at = float(raw["created_at"])
+        event = decode(
+            raw["type"], data, stream_id, raw["seq"]
+        )  # refuse before writing
+        if view is not None:
+            apply(view, event, raw["seq"], created_at)
+        new_events.append(NewEvent(raw["type"], data, created_at))
         if raw["type"] == _SNAPSHOT_TYPE:
             snapshot_index = index
-    status = "open"
-    if stream["kind"] in EXECUTION_KINDS:
-        status = fold(stream_id, stored).status
+    status = view.status if view is not None else "open"
     meta = StreamMeta(
         stream["kind"], stream.get("flow_name"), stream.get("parent_id"), status
     )
     return AppendRequest(
         stream_id,
-        [NewEvent(e.type, e.data, e.created_at) for e in stored],
+        new_events,
         expected_seq=0,
         meta=meta,
         snapshot_index=snapshot_index,

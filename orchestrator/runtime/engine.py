@@ -82,6 +82,7 @@ class ExecutionEngine(ExecutionJournal):
         self._needs_resume = False
         self._lease_timer: asyncio.TimerHandle | None = None
         self._driver: asyncio.Task[None] | None = None
+        self._reconciling: asyncio.Task[None] | None = None
         # When this process last took or renewed the lease (None: not held).
         self.lease_renewed_at: float | None = None
         self._replay_states: dict[int, dict[str, JsonValue]] = {}
@@ -163,8 +164,12 @@ class ExecutionEngine(ExecutionJournal):
             self._driver = self.bind().create_task(self._drive())
 
     def reconcile(self) -> None:
-        """After a rebuild: finish sub-flow frames whose child moved on unobserved."""
-        if any(
+        """After a rebuild: finish sub-flow frames whose child moved on unobserved.
+
+        Once per rebuild: binding a rebuilt engine with pending runs and recovery
+        both ask for it, and two concurrent passes could finish one frame twice.
+        """
+        if self._reconciling is None and any(
             f.get("status") in ("running", "waiting", "cancelled")
             for f in self.view.frames.values()
         ):
@@ -174,9 +179,8 @@ class ExecutionEngine(ExecutionJournal):
 
     async def _drive(self) -> None:
         with contextlib.suppress(Exception):
-            reconciling = getattr(self, "_reconciling", None)
-            if reconciling is not None:
-                await reconciling
+            if self._reconciling is not None:
+                await self._reconciling
             await self.wait_idle()
         view = self.view
         if (
@@ -378,7 +382,7 @@ class ExecutionEngine(ExecutionJournal):
 
     async def wait_idle(self) -> None:
         """Wait until no run is pending and no run task is alive."""
-        reconciling = getattr(self, "_reconciling", None)
+        reconciling = self._reconciling
         if reconciling is not None and not reconciling.done():
             # A rebuilt parent finishing a child that moved on: work of this
             # execution even though no run of its own is pending.

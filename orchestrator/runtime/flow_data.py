@@ -27,11 +27,13 @@ from orchestrator.events.values import JsonValue, to_json_value
 from orchestrator.projection.flow_state import FlowStateView, flow_stream_id
 from orchestrator.projection.paths import MISSING, copy_json, get_path
 from orchestrator.projection.projector import apply_flow, fold_flow
+from orchestrator.runtime.loop import on_loop
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
 if TYPE_CHECKING:
     from orchestrator.events.base import Event
     from orchestrator.events.records import SignalRecord
+    from orchestrator.flow.definition import FlowDefinition
     from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.runtime.host import FlowHost
 
@@ -205,27 +207,24 @@ class FlowDataService:
                 continue
             if engine.view.lifecycle == "closed":
                 continue
-            if _on_loop(engine.loop):
+            if on_loop(engine.loop):
                 _deliver(engine, key, copy_json(value))
             else:
                 engine.loop.call_soon_threadsafe(
                     _deliver, engine, key, copy_json(value)
                 )
 
-    def definition_request(
-        self, fingerprint: str, blueprint: dict[str, JsonValue]
-    ) -> AppendRequest | None:
-        """The FlowDefined event to log with an execution, unless already logged."""
+    def definition_request(self, definition: FlowDefinition) -> AppendRequest | None:
+        """The FlowDefined event to log with an execution, unless already logged.
+
+        The blueprint is built only when it is written: ``to_config`` of a large
+        flow is costly, and every execution after the first finds it logged.
+        """
+        fingerprint = definition.fingerprint
         if fingerprint in self.view.definitions:
             return None
+        blueprint = definition.to_config()
         return self._request(FlowDefined(fingerprint=fingerprint, blueprint=blueprint))
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:
-        return False
 
 
 def _deliver(engine: ExecutionEngine, key: str, value: JsonValue) -> None:

@@ -39,9 +39,6 @@ __all__ = ["ExecutionJournal"]
 # commits; under a backlog that kept thousands of finished runs alive.
 _BARE_CONTEXT = contextvars.Context()
 
-# Whether the store's append requests can carry a lease (claim/renew/release).
-_LEASES = "lease_ttl" in AppendRequest._fields
-
 
 class ExecutionJournal(abc.ABC):
     """The writing half of an execution engine (see the module docstring)."""
@@ -93,11 +90,7 @@ class ExecutionJournal(abc.ABC):
             # A straggler (a sync handler's thread outliving a cancel) must not
             # write after the close: the closed log is final.
             raise self._closed_error()
-        type_name, data = encode(event)
-        if len(data) > self._max_event_bytes:
-            raise PayloadTooLargeError(
-                self.id, type_name, len(data), self._max_event_bytes
-            )
+        type_name, data = self._encode(event)
         seq = self.view.last_seq + 1
         now = self.clock.now()
         apply(self.view, event, seq, now)
@@ -107,6 +100,15 @@ class ExecutionJournal(abc.ABC):
                 self._auto_flush, context=_BARE_CONTEXT
             )
         return seq
+
+    def _encode(self, event: Event) -> tuple[str, bytes]:
+        """Encode ``event``, refusing one above the store's size cap."""
+        type_name, data = encode(event)
+        if len(data) > self._max_event_bytes:
+            raise PayloadTooLargeError(
+                self.id, type_name, len(data), self._max_event_bytes
+            )
+        return type_name, data
 
     def _auto_flush(self) -> None:
         """The flush that ``record`` schedules: one append of this execution in flight.
@@ -139,17 +141,10 @@ class ExecutionJournal(abc.ABC):
         requests: list[AppendRequest] = []
         if self._buffer or status_changed:
             snapshot_index = self._maybe_snapshot()
-            events, self._buffer = self._buffer, []
-            status = self.view.status
-            meta = self.stream_meta
-            if status != self._written_status:
-                meta = StreamMeta(meta.kind, meta.flow_name, meta.parent_id, status)
-            request = self._request(events, meta)
+            request = self._take_buffer()
             if snapshot_index is not None:
                 request = request._replace(snapshot_index=snapshot_index)
             requests.append(request)
-            self._buffer_base += len(events)
-            self._written_status = status
         if self._extra:
             requests.extend(self._extra)
             self._extra = []
@@ -163,6 +158,21 @@ class ExecutionJournal(abc.ABC):
         future.add_done_callback(self._on_written, context=_BARE_CONTEXT)
         self._last_future = future
         return future
+
+    def _take_buffer(self) -> AppendRequest:
+        """This stream's buffered events as one request, now counted as submitted.
+
+        The index's status rides along only when it changed since the last one.
+        """
+        events, self._buffer = self._buffer, []
+        status = self.view.status
+        meta = self.stream_meta
+        if status != self._written_status:
+            meta = StreamMeta(meta.kind, meta.flow_name, meta.parent_id, status)
+        request = self._request(events, meta)
+        self._buffer_base += len(events)
+        self._written_status = status
+        return request
 
     def _maybe_snapshot(self) -> int | None:
         """Every ``snapshot_every`` events, end the batch with a snapshot of the view.
@@ -216,7 +226,7 @@ class ExecutionJournal(abc.ABC):
         another process may continue the execution. It is renewed only once a
         third of its time has passed: most appends leave the index's lease alone.
         """
-        if self.owner is None or self.lease_ttl is None or not _LEASES:
+        if self.owner is None or self.lease_ttl is None:
             return None
         now = self.clock.now()
         if busy:
@@ -236,7 +246,7 @@ class ExecutionJournal(abc.ABC):
         A timer on the loop rather than a task: an execution that finishes within
         a third of its lease never costs more than one cancelled timer.
         """
-        if self.owner is None or self.lease_ttl is None or not _LEASES:
+        if self.owner is None or self.lease_ttl is None:
             return
         if self._lease_timer is None:
             self._lease_timer = self.bind().call_later(
@@ -277,11 +287,7 @@ class ExecutionJournal(abc.ABC):
             self.record(event)
             return
         await self.durable()
-        type_name, data = encode(event)
-        if len(data) > self._max_event_bytes:
-            raise PayloadTooLargeError(
-                self.id, type_name, len(data), self._max_event_bytes
-            )
+        type_name, data = self._encode(event)
         now = self.clock.now()
         request = AppendRequest(
             self.id,
@@ -290,7 +296,7 @@ class ExecutionJournal(abc.ABC):
             self.stream_meta,
             self.owner,
         )
-        if self.owner is not None and self.lease_ttl is not None and _LEASES:
+        if self.owner is not None and self.lease_ttl is not None:
             # Always explicit here: the decision must take (or free) the lease.
             request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
             self.lease_renewed_at = now if busy else None
@@ -322,16 +328,7 @@ class ExecutionJournal(abc.ABC):
         """
         if not self._buffer:
             return []
-        events, self._buffer = self._buffer, []
-        meta = StreamMeta(
-            self.stream_meta.kind,
-            self.stream_meta.flow_name,
-            self.stream_meta.parent_id,
-            self.view.status,
-        )
-        request = self._request(events, meta)
-        self._buffer_base += len(events)
-        self._written_status = self.view.status
+        request = self._take_buffer()
         extra, self._extra = self._extra, []
         return [request, *extra]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
-__all__ = ["background_loop", "call_in_loop", "run_in_loop", "run_sync"]
+__all__ = ["background_loop", "call_in_loop", "on_loop", "run_in_loop", "run_sync"]
 
 _T = TypeVar("_T")
 
@@ -59,16 +59,20 @@ def _stop_background_loop() -> None:
 atexit.register(_stop_background_loop)
 
 
+def on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """True when called from code running on ``loop`` (in its thread, inside it)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 def run_sync(
     coro: Coroutine[Any, Any, _T], loop: asyncio.AbstractEventLoop | None = None
 ) -> _T:
     """Run ``coro`` to completion from synchronous code and return its result."""
     target = loop or background_loop()
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is target:
+    if on_loop(target):
         coro.close()
         raise RuntimeError(
             "a synchronous triggerlog call was made from inside the event loop that "
@@ -90,11 +94,8 @@ def call_in_loop(
     loop: asyncio.AbstractEventLoop, fn: Callable[..., _T], *args: Any
 ) -> _T:
     """Call ``fn(*args)`` on ``loop``'s thread and return its result (blocking)."""
-    try:
-        if asyncio.get_running_loop() is loop:
-            return fn(*args)
-    except RuntimeError:
-        pass
+    if on_loop(loop):
+        return fn(*args)
     if loop.is_closed() or not loop.is_running():
         return fn(*args)
     result: Any = asyncio.run_coroutine_threadsafe(_call(fn, *args), loop).result()

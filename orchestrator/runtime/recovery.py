@@ -21,6 +21,7 @@ from orchestrator.runtime.rebuild import check_definition, read_view
 from orchestrator.runtime.resources import RuntimeResources
 
 if TYPE_CHECKING:
+    from orchestrator.projection.execution import ExecutionView
     from orchestrator.runtime.host import FlowHost
     from orchestrator.store.base import StreamInfo
 
@@ -115,13 +116,10 @@ async def recover_executions(
                 if view.lifecycle == LifecycleState.CLOSED or view.status != "waiting":
                     continue
                 claimed_at = None
-        resources = RuntimeResources(flow.flow_resources, runtime_resources)
-        engine = ExecutionEngine(flow, view, resources, owner=owner, lease_ttl=ttl)
+        engine, handle = _adopt(
+            flow, view, owner, runtime_resources, allow_definition_change
+        )
         engine.lease_renewed_at = claimed_at
-        engine.after_rebuild(allow_definition_change)
-        flow.register_engine(engine)
-        handle = TriggerFlowExecution(engine)
-        engine.bind()
         engine.resume_pending()
         engine.reconcile()
         engine.drive_to_close()
@@ -159,14 +157,26 @@ async def _finish_cancellation(
     if view.lifecycle == LifecycleState.CLOSED:
         flow.store.release(info.stream_id, owner)
         return None
+    # No definition check: finishing a cancel runs no chunk, old or new.
+    _, handle = _adopt(flow, view, owner, runtime_resources, False)
+    await handle._finish_cancel(view.close_reason or "cancelled")
+    return handle
+
+
+def _adopt(
+    flow: FlowHost,
+    view: ExecutionView,
+    owner: str,
+    runtime_resources: dict[str, Any] | None,
+    allow_definition_change: bool,
+) -> tuple[ExecutionEngine, TriggerFlowExecution]:
+    """A live engine and handle for a folded execution this process now runs."""
     resources = RuntimeResources(flow.flow_resources, runtime_resources)
     engine = ExecutionEngine(
         flow, view, resources, owner=owner, lease_ttl=flow.lease_ttl
     )
-    # No definition check: finishing a cancel runs no chunk, old or new.
-    engine.after_rebuild(False)
+    engine.after_rebuild(allow_definition_change)
     flow.register_engine(engine)
     handle = TriggerFlowExecution(engine)
     engine.bind()
-    await handle._finish_cancel(view.close_reason or "cancelled")
-    return handle
+    return engine, handle

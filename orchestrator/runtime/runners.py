@@ -153,6 +153,8 @@ async def _run_chunk(
             )
             data.permits = held
             if timeout is None and is_async:
+                # call_handler inlined for the common case: two fewer coroutine
+                # objects per chunk run on the hottest path.
                 result = await handler(data)
                 while inspect.isawaitable(result):
                     result = await result

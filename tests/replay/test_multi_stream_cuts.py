@@ -14,7 +14,7 @@ whatever the cut.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,8 +28,17 @@ from orchestrator import (
 from orchestrator.store.base import EventStore
 from orchestrator.testing import export_history, history_cuts, replay_history
 from tests.replay.flows import SCENARIOS, T0
-from tests.replay.make_histories import CommitRecordingStore, outcome
+from tests.replay.make_histories import (
+    CommitRecordingStore,
+    answered_in,
+    drive,
+    outcome,
+    record,
+)
 from tests.replay.test_golden_histories import clock_after, cut
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 PARENT = "cancel-parent"
 
@@ -60,13 +69,23 @@ def _types(history: dict[str, Any], kind: str) -> list[str]:
     return [e["type"] for e in stream["events"]]
 
 
-async def _recover(prefix: dict[str, Any]) -> tuple[TriggerFlowExecution, Any]:
+async def _recover(
+    prefix: dict[str, Any],
+    build: Callable[[EventStore, FakeClock], TriggerFlow] = SCENARIOS["nested"].build,
+    *,
+    settle: bool = True,
+) -> tuple[TriggerFlowExecution, InMemoryEventStore, FakeClock]:
+    """Recover ``prefix`` in a fresh process's shoes: new store, clock after the log.
+
+    ``settle`` waits until idle; a caller whose flow sleeps on the fake clock
+    drives it instead.
+    """
     clock = clock_after(prefix)
     store = InMemoryEventStore(clock=clock)
-    flow = SCENARIOS["nested"].build(store, clock)
-    execution = await replay_history(flow, prefix)
-    await execution.async_wait_idle()
-    return execution, store
+    execution = await replay_history(build(store, clock), prefix)
+    if settle:
+        await execution.async_wait_idle()
+    return execution, store, clock
 
 
 async def test_a_child_cancel_cut_anywhere_never_writes_back() -> None:
@@ -77,7 +96,7 @@ async def test_a_child_cancel_cut_anywhere_never_writes_back() -> None:
         child_cancelled = "execution.cancelled" in _types(prefix, "child")
         parent_knows = "sub_flow.cancelled" in _types(prefix, "execution")
         windows += child_cancelled and not parent_knows
-        execution, store = await _recover(prefix)
+        execution, store, _ = await _recover(prefix)
         state = execution.get_state()
         assert "after" not in state, (
             f"a cancelled child let the parent go on ({position})"
@@ -114,7 +133,7 @@ async def test_a_child_cancel_logged_only_by_the_parent_cancels_the_child() -> N
                 if e["type"] not in ("execution.sealed", "execution.closed")
             ]
     assert "sub_flow.cancelled" in _types(prefix, "execution")
-    execution, store = await _recover(prefix)
+    execution, store, _ = await _recover(prefix)
     [child] = execution.get_sub_flow_executions()
     assert (child["frame_status"], child["status"]) == ("cancelled", "cancelled")
     assert "after" not in execution.get_state()
@@ -127,7 +146,7 @@ async def test_a_parent_cancel_cut_anywhere_ends_closed_with_no_child_open() -> 
     for position in [p for p in history["commits"] if p >= before]:
         prefix = cut(history, position)
         cancelled = "execution.cancelled" in _types(prefix, "execution")
-        execution, store = await _recover(prefix)
+        execution, store, _ = await _recover(prefix)
         statuses = {info.kind: info.status for info in store.list_streams()}
         if cancelled:
             assert execution.get_status() == "cancelled"
@@ -183,10 +202,7 @@ async def test_a_failing_child_fails_its_parent_whatever_the_cut() -> None:
     )
     for position in [p for p in history["commits"] if p >= child_started]:
         prefix = cut(history, position)
-        clock = clock_after(prefix)
-        replay_store = InMemoryEventStore(clock=clock)
-        replayed = await replay_history(_failing(replay_store, clock), prefix)
-        await replayed.async_wait_idle()
+        replayed, replay_store, _ = await _recover(prefix, _failing)
         assert replayed.get_status() == "failed", f"cut at {position}"
         assert replayed.get_state() == {"prepared": True}, f"cut at {position}"
         [child] = replayed.get_sub_flow_executions()
@@ -203,15 +219,11 @@ async def test_what_this_build_records_recovers_at_every_cut(name: str) -> None:
     (two appends where one was needed) is caught too. It found a flow_data
     write whose trigger signal went in the next append: a crash between them
     lost the signal, since the re-executed run skips the logged write."""
-    from tests.replay.make_histories import answered_in, drive, record
-
     scenario = SCENARIOS[name]
     history = await record(scenario)
     for position in history_cuts(history):
         prefix = cut(history, position)
-        clock = clock_after(prefix)
-        store = InMemoryEventStore(clock=clock)
-        execution = await replay_history(scenario.build(store, clock), prefix)
+        execution, store, clock = await _recover(prefix, scenario.build, settle=False)
         await drive(execution, clock, scenario.answers, answered_in(prefix))
         snapshot = await execution.async_close()
         assert outcome(execution, snapshot) == history["expected"], position

@@ -75,15 +75,11 @@ async def recover_executions(
     owner = process_owner()
     ttl = flow.lease_ttl
     live = {engine.id: engine for engine in flow.live_engines()}
-    infos: list[StreamInfo] = []
     # Children are driven by their parents (a parent re-attaches to its child),
     # never recovered on their own.
-    for kind in ("execution",):
-        infos.extend(
-            store.list_streams(
-                kind=kind, flow_name=flow.name, status=RECOVERABLE_STATUSES
-            )
-        )
+    infos = store.list_streams(
+        kind="execution", flow_name=flow.name, status=RECOVERABLE_STATUSES
+    )
     infos.sort(key=lambda info: (info.created_at, info.stream_id))
     handles: list[TriggerFlowExecution] = []
     for info in _cancelled_but_open(store, flow.name):

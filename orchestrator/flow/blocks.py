@@ -201,7 +201,13 @@ def add_case(
     if callable(condition):
         identity = callable_identity(condition)
         name = callable_name(condition)
-        if identity is None:
+        registered = [
+            n for n, fn in definition.condition_handlers.items() if fn is condition
+        ]
+        if identity is None and registered:
+            # A lambda registered by name: the blueprint can refer to that name.
+            name = registered[0]
+        elif identity is None:
             name = _anonymous_condition(definition, cases, block.group_id, condition)
             definition.anonymous_conditions.add(name)
         definition.register_condition_handler(name, condition)

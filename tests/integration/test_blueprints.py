@@ -137,9 +137,11 @@ async def test_get_flow_config_raises_for_a_lambda_condition():
 
 async def test_get_flow_config_accepts_a_lambda_condition_registered_by_name():
     flow = memory_flow()
-    flow.register_condition_handler(lambda d: len(d.value) > 3, name="long")
-    flow.to(upper).if_condition("long").to(keep).end_condition()
-    assert flow.get_flow_config()["name"] == "f"
+    longer = flow.register_condition_handler(lambda d: len(d.value) > 3, name="long")
+    flow.to(upper).if_condition(longer).to(keep).end_condition()
+    route = flow.get_flow_config()["operators"][1]
+    assert [case["condition"] for case in route["options"]["cases"]] == ["long"]
+    assert await flow.async_start("abcd") == {"out": "ABCD"}
 
 
 def source_blueprint(meta: dict[str, Any] | None = None) -> dict[str, Any]:

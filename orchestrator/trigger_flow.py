@@ -14,7 +14,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import Clock, SystemClock
-from orchestrator.errors import ExecutionNotFoundError
+from orchestrator.errors import ExecutionNotFoundError, FlowDefinitionError
 from orchestrator.events.execution import ExecutionCreated
 from orchestrator.flow.chunk import TriggerFlowChunk, callable_name
 from orchestrator.flow.definition import FlowDefinition
@@ -29,7 +29,7 @@ from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.owner import process_owner
 from orchestrator.runtime.rebuild import ExecutionSummary, rebuild_view, summaries
 from orchestrator.runtime.resources import RuntimeResources
-from orchestrator.store.open import open_store
+from orchestrator.store.open import is_durable, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
@@ -44,8 +44,9 @@ class TriggerFlow(TriggerFlowProcess):
 
     Args:
         blueprint: a ``trigger_flow/v1`` dict to load (handlers must be registered).
-        name: the flow's name; executions are stored and listed under it, so give
-            durable flows a stable name (default: random).
+        name: the flow's name; executions are stored and listed under it.
+            Required on a durable store (unless ``blueprint`` names the flow):
+            without it ``FlowDefinitionError``. Default on ``":memory:"``: random.
         store: a path, ``sqlite:///path``, ``":memory:"`` or an EventStore; default
             ``$TRIGGERLOG_DB``, else ``triggerlog.db`` in the current directory.
         skip_exceptions: record chunk errors but keep running (TriggerFlow's flag).
@@ -69,7 +70,8 @@ class TriggerFlow(TriggerFlowProcess):
         handlers: Any = None,
         conditions: Any = None,
     ) -> None:
-        self._definition = FlowDefinition(name or new_execution_id()[:16])
+        random_name = new_execution_id()[:16]
+        self._definition = FlowDefinition(name or random_name)
         super().__init__(self, ("event", START))
         self._store_spec = store
         self._store: EventStore | None = None
@@ -96,6 +98,15 @@ class TriggerFlow(TriggerFlowProcess):
                 register(fn, name=name)
         if blueprint is not None:
             self.load_blueprint(blueprint)
+        if name is None and self.name == random_name and is_durable(store):
+            raise FlowDefinitionError(
+                "TriggerFlow() on a durable store needs name=...: executions are "
+                "stored and listed under the flow's name, and a random one "
+                f"({random_name!r}) cannot be found again after a restart (recover() "
+                "and get_execution() would miss them). Pass a stable name, e.g. "
+                "TriggerFlow(name='orders', ...), or use store=':memory:' for a "
+                "throwaway flow."
+            )
 
     def __repr__(self) -> str:
         return (

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
 from orchestrator.events.values import to_json_value
-from orchestrator.flow.chunk import TriggerFlowChunk, callable_identity, callable_name
+from orchestrator.flow.chunk import (
+    TriggerFlowChunk,
+    callable_identity,
+    callable_name,
+    same_code,
+)
 from orchestrator.flow.operators import Operator, OperatorKind, SignalKey, short_hash
 from orchestrator.flow.process import Block, ChunkLike, chunk_operator
 
@@ -158,6 +163,10 @@ def open_match(
             f"match(): mode must be 'hit_first' or 'hit_all', got {mode!r}"
         )
     group = short_hash("match", *listen, mode, *([name] if name else []))
+    existing = definition.operators.get(f"match-route-{group}")
+    if existing is not None and existing.listen == [listen]:
+        # The block defined again: its cases are added again idempotently.
+        return Block("match", group, existing.id, mode=mode)
     op = definition.add(
         Operator(
             id=f"match-route-{group}",
@@ -192,8 +201,15 @@ def add_case(
     if callable(condition):
         identity = callable_identity(condition)
         name = callable_name(condition)
-        if identity is None:
-            name = f"{name}#{short_hash(block.group_id, len(cases))[:8]}"
+        registered = [
+            n for n, fn in definition.condition_handlers.items() if fn is condition
+        ]
+        if identity is None and registered:
+            # A lambda registered by name: the blueprint can refer to that name.
+            name = registered[0]
+        elif identity is None:
+            name = _anonymous_condition(definition, cases, block.group_id, condition)
+            definition.anonymous_conditions.add(name)
         definition.register_condition_handler(name, condition)
         entry: dict[str, Any] = {"condition": name, "value": None, "is_else": False}
         case_id = short_hash(block.group_id, "condition", identity or name)
@@ -209,6 +225,25 @@ def add_case(
         definition.update_options(block.op_id)
     block.in_case = True
     return ("event", event)
+
+
+def _anonymous_condition(
+    definition: FlowDefinition,
+    cases: list[dict[str, Any]],
+    group_id: str,
+    condition: Any,
+) -> str:
+    """The name of a lambda condition: its case's place, or its old name if redefined."""
+    for case in cases:
+        name = case.get("condition")
+        registered = definition.condition_handlers.get(name or "")
+        if (
+            name in definition.anonymous_conditions
+            and registered is not None
+            and same_code(registered, condition)
+        ):
+            return str(name)
+    return f"{callable_name(condition)}#{short_hash(group_id, len(cases))[:8]}"
 
 
 def add_else(

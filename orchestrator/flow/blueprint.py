@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
-from orchestrator.events.codec import loads
 from orchestrator.events.values import copy_json
-from orchestrator.flow.definition import BLUEPRINT_VERSION
-from orchestrator.flow.operators import Operator, OperatorKind
+from orchestrator.flow.blueprint_schema import Blueprint, parse_blueprint
+from orchestrator.flow.definition import FlowDefinition
+from orchestrator.flow.operators import OperatorKind
 
 if TYPE_CHECKING:
-    from orchestrator.flow.definition import FlowDefinition
+    from orchestrator.flow.operators import Operator
 
 __all__ = ["export_config", "import_config"]
 
@@ -26,55 +26,73 @@ def export_config(
 ) -> dict[str, Any]:
     """The blueprint dict of ``definition`` (JSON-serialisable)."""
     if validate_serializable:
-        anonymous = [
+        chunks = [
             op.name
             for op in definition.operators.values()
             if op.options.get("anonymous")
         ]
-        if anonymous:
+        conditions = sorted(
+            {
+                name
+                for op in definition.operators.values()
+                for name in _conditions(op)
+                if name in definition.anonymous_conditions
+            }
+        )
+        if chunks or conditions:
+            where = [f"chunk(s) {chunks}"] if chunks else []
+            where += [f"condition(s) {conditions}"] if conditions else []
             raise FlowDefinitionError(
                 f"flow {definition.name!r} uses a non-serializable handler (a lambda or "
-                f"other anonymous callable) in chunk(s) {anonymous}; a blueprint can only "
-                "refer to handlers by name. Use named functions or pass name=..."
+                f"other anonymous callable) in {' and '.join(where)}; a blueprint can "
+                "only refer to handlers by name. Use named functions, pass name=... "
+                "(chunks) or register_condition_handler(fn, name=...) (conditions), "
+                "or call get_flow_config(validate_serializable=False)."
             )
     config: dict[str, Any] = copy_json(definition.to_config())
     return config
 
 
-def _referenced(config: dict[str, Any]) -> tuple[list[str], list[str]]:
-    chunks: list[str] = []
-    conditions: list[str] = []
-    for op in config.get("operators", []):
-        ref = op.get("handler_ref")
-        if op.get("kind") == OperatorKind.CHUNK and ref and ref.get("name"):
-            chunks.append(ref["name"])
-        cases = (op.get("options") or {}).get("cases", [])
-        conditions.extend(c["condition"] for c in cases if c.get("condition"))
-    return chunks, conditions
+def _conditions(op: Operator) -> list[str]:
+    if op.kind != OperatorKind.MATCH_ROUTE:
+        return []
+    return [c["condition"] for c in op.options.get("cases", []) if c.get("condition")]
 
 
 def import_config(
     definition: FlowDefinition, config: dict[str, Any] | str, replace: bool = True
 ) -> None:
-    """Rebuild ``definition`` from a blueprint (the flow takes the blueprint's name)."""
-    if isinstance(config, str):
-        config = loads(config)
-    if not isinstance(config, dict) or config.get("version") != BLUEPRINT_VERSION:
-        found = (
-            config.get("version") if isinstance(config, dict) else type(config).__name__
-        )
-        raise FlowDefinitionError(
-            f"load_blueprint: expected a {BLUEPRINT_VERSION!r} dict, got version {found!r}"
-        )
-    if config.get("sub_flows"):
-        raise FlowDefinitionError(
-            "load_blueprint: this blueprint embeds sub-flows; rebuild sub-flows in code "
-            "and wire them with to_sub_flow()"
-        )
-    chunks, conditions = _referenced(config)
-    missing_chunks = sorted({n for n in chunks if n not in definition.chunk_handlers})
+    """Rebuild ``definition`` from a blueprint, all or nothing.
+
+    The whole document is checked, and the new structure built on the side,
+    before ``definition`` changes: a bad blueprint raises and leaves the flow as
+    it was. ``replace=True`` takes the blueprint's operators, name and meta;
+    ``replace=False`` adds its operators to this flow, which keeps its own name
+    and meta (renaming would move its executions and flow data).
+    """
+    blueprint = parse_blueprint(config)
+    _check_registered(definition, blueprint)
+    staged = FlowDefinition(
+        (blueprint.name or definition.name) if replace else definition.name
+    )
+    staged.meta = blueprint.meta if replace else definition.meta
+    staged.chunk_handlers = definition.chunk_handlers
+    staged.condition_handlers = definition.condition_handlers
+    if not replace:
+        staged.operators = dict(definition.operators)
+        staged.listeners = {k: list(v) for k, v in definition.listeners.items()}
+    for op in blueprint.operators:
+        staged.add(op)
+    staged.validate()
+    definition.adopt(staged)
+
+
+def _check_registered(definition: FlowDefinition, blueprint: Blueprint) -> None:
+    chunks = {op.handler for op in blueprint.operators if op.handler}
+    conditions = {name for op in blueprint.operators for name in _conditions(op)}
+    missing_chunks = sorted(n for n in chunks if n not in definition.chunk_handlers)
     missing_conditions = sorted(
-        {n for n in conditions if n not in definition.condition_handlers}
+        n for n in conditions if n not in definition.condition_handlers
     )
     if missing_chunks or missing_conditions:
         parts = []
@@ -87,11 +105,3 @@ def import_config(
             "are not registered. Register them with register_chunk_handler(fn) / "
             "register_condition_handler(fn) (by the same name) before loading."
         )
-    operators = [Operator.from_config(op) for op in config.get("operators", [])]
-    if replace:
-        definition.operators.clear()
-        definition.listeners.clear()
-    definition.name = str(config.get("name") or definition.name)
-    definition.meta = dict(config.get("meta") or {})
-    for op in operators:
-        definition.add(op)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
 from orchestrator.events.codec import dumps
-from orchestrator.flow.chunk import callable_identity
+from orchestrator.flow.chunk import callable_identity, same_code
 from orchestrator.flow.operators import (
     INTERNAL_EVENT_PREFIXES,
     START,
@@ -42,6 +42,8 @@ class FlowDefinition:
         self.condition_handlers: dict[str, Callable[..., Any]] = {}
         self.sub_flows: dict[str, Any] = {}
         self.meta: dict[str, Any] = {}
+        # Condition names made up for lambdas: a blueprint cannot refer to them.
+        self.anonymous_conditions: set[str] = set()
         self._fingerprint: str | None = None
         self._validated: str | None = None
 
@@ -82,6 +84,17 @@ class FlowDefinition:
             self.listeners.setdefault(key, []).append(op.id)
         self._fingerprint = None
         return op
+
+    def adopt(self, staged: FlowDefinition) -> None:
+        """Take the name, meta and operators of ``staged`` at once (a checked load)."""
+        self.name = staged.name
+        self.meta = dict(staged.meta)
+        self.operators = staged.operators
+        self.listeners = staged.listeners
+        self.sub_flows = {
+            k: v for k, v in self.sub_flows.items() if k in self.operators
+        }
+        self._fingerprint = None
 
     def update_options(self, op_id: str, **options: Any) -> None:
         """Change an operator's options while its block is being defined."""
@@ -201,6 +214,9 @@ def _register(
     old, new = callable_identity(existing), callable_identity(fn)
     if old is not None and old == new:
         registry[name] = fn  # the same function re-created (module reload)
+        return
+    if old is None and new is None and same_code(existing, fn):
+        registry[name] = fn  # the same lambda, its definition code run again
         return
     raise FlowDefinitionError(
         f"{what} handler name {name!r} is already registered to {old or existing!r}; "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
-from orchestrator.flow.chunk import TriggerFlowChunk, callable_identity
+from orchestrator.flow.chunk import TriggerFlowChunk, callable_identity, same_code
 from orchestrator.flow.operators import (
     Operator,
     OperatorKind,
@@ -91,8 +91,7 @@ def chunk_operator(
     elif stable is not None:
         identity, handler_name = stable, display
     else:
-        # No stable identity (lambda, partial): the position in the flow is one.
-        identity = f"anon:{listen[0]}:{listen[1]}:{display}"
+        identity = _anonymous_identity(definition, chunk.handler, listen, display)
         handler_name = f"{display}#{short_hash(identity)[:8]}"
     chunk_id = f"chunk-{short_hash(identity)}"
     definition.register_chunk_handler(handler_name, chunk.handler)
@@ -110,6 +109,33 @@ def chunk_operator(
         handler=handler_name,
         options=options,
     )
+
+
+def _anonymous_identity(
+    definition: FlowDefinition,
+    handler: Callable[..., Any],
+    listen: SignalKey,
+    display: str,
+) -> str:
+    """The place of a handler with no stable identity (lambda, partial).
+
+    The signal it listens to plus its rank among the anonymous handlers there:
+    the first keeps the rank-less identity of earlier versions, each different
+    one takes the next free rank, and the same code defined again (definition
+    code re-run) finds its old rank. No file, line or bytecode goes in, so the
+    id is the same in every process that builds the flow the same way.
+    """
+    base = f"anon:{listen[0]}:{listen[1]}:{display}"
+    rank = 0
+    while True:
+        identity = base if rank == 0 else f"{base}:{rank}"
+        existing = definition.operators.get(f"chunk-{short_hash(identity)}")
+        if existing is None:
+            return identity
+        registered = definition.chunk_handlers.get(existing.handler or "")
+        if registered is None or same_code(registered, handler):
+            return identity
+        rank += 1
 
 
 def _set_policy(options: dict[str, Any], retry: Any, timeout: float | None) -> None:

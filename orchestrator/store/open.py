@@ -11,10 +11,11 @@ from orchestrator.store.base import EventStore
 from orchestrator.store.memory import InMemoryEventStore
 from orchestrator.store.sqlite import SQLiteEventStore
 
-__all__ = ["DEFAULT_DB_ENV", "DEFAULT_DB_FILE", "open_store"]
+__all__ = ["DEFAULT_DB_ENV", "DEFAULT_DB_FILE", "is_durable", "open_store"]
 
 DEFAULT_DB_ENV = "TRIGGERLOG_DB"
 DEFAULT_DB_FILE = "triggerlog.db"
+_MEMORY = (":memory:", "memory://", "memory:")
 
 
 def open_store(
@@ -36,7 +37,7 @@ def open_store(
     if spec is None:
         spec = os.environ.get(DEFAULT_DB_ENV) or DEFAULT_DB_FILE
     text = os.fspath(spec)
-    if text in (":memory:", "memory://", "memory:"):
+    if text in _MEMORY:
         clock = options.get("clock")
         return InMemoryEventStore(clock=clock)
     if "://" in text:
@@ -63,3 +64,12 @@ def open_store(
             "sqlite:///path.db or ':memory:'"
         )
     return SQLiteEventStore(text, **options)
+
+
+def is_durable(spec: str | os.PathLike[str] | EventStore | None) -> bool:
+    """True unless ``spec`` names (or is) a throwaway in-memory store; opens nothing."""
+    if spec is None:
+        spec = os.environ.get(DEFAULT_DB_ENV) or DEFAULT_DB_FILE
+    if isinstance(spec, str | os.PathLike):
+        return os.fspath(spec) not in _MEMORY
+    return not isinstance(spec, InMemoryEventStore)

@@ -22,12 +22,19 @@ import os
 import subprocess
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import FakeClock
+from orchestrator.errors import ConcurrencyError
 from orchestrator.events.codec import loads
-from orchestrator.projection.history import export_history, import_history
+from orchestrator.projection.history import (
+    export_history,
+    import_history,
+    prepare_history,
+    write_history,
+)
 from orchestrator.projection.projector import fold
 from orchestrator.runtime.interrupts import pending_interrupts
 from orchestrator.store.memory import InMemoryEventStore
@@ -158,11 +165,17 @@ def throwaway_store(flow: TriggerFlow, kind: str = "memory") -> Iterator[EventSt
             raise ValueError(f"kind must be 'memory' or 'sqlite', got {kind!r}")
         flow._store = store
         flow.flow_data.reset()
+        # Executions live in this process belong to the store they run on: the
+        # block starts with none, and leaves none behind (a replay in the next
+        # block must not be handed this block's handle for the same id).
+        previous_engines = flow._engines
+        flow._engines = weakref.WeakValueDictionary()
         try:
             yield store
         finally:
             store.close()
             flow._store = previous
+            flow._engines = previous_engines
             flow.flow_data.reset()
 
 
@@ -292,7 +305,24 @@ async def replay_history(
     recorded seq; a changed definition raises
     :class:`~orchestrator.DefinitionMismatchError` unless allowed.
     """
-    execution_id = import_history(flow.store, history, up_to_position=up_to_position)
+    store = flow.store
+    prepared = prepare_history(history, up_to_position=up_to_position)
+    execution_id = prepared.execution_id
+    ids = {request.stream_id for request in prepared.requests}
+    for engine in flow.live_engines():
+        if engine.id in ids and engine.store is not store:
+            # Left live by a replay on another store (the previous cut): it is
+            # not this replay's execution, and recover would hand it back.
+            flow.forget_engine(engine)
+    try:
+        write_history(store, prepared)
+    except ConcurrencyError as error:
+        error.message += (
+            " To replay a history more than once (each of history_cuts), give every"
+            " replay its own store: `with throwaway_store(flow): ...` per replay."
+        )
+        error.args = (error.message,)
+        raise
     recovered = await flow.async_recover(
         runtime_resources=runtime_resources,
         allow_definition_change=allow_definition_change,

@@ -58,6 +58,8 @@ __all__ = [
     "import_history",
     "json_values",
     "ProgramStep",
+    "CutReplay",
+    "replay_cuts",
     "replay_history",
     "ReplayMismatchError",
     "run_program",
@@ -181,7 +183,13 @@ def throwaway_store(flow: TriggerFlow, kind: str = "memory") -> Iterator[EventSt
 
 @dataclass(frozen=True, slots=True)
 class ProgramStep:
-    """One step of an event program: an external emit, a flow_data write or a close."""
+    """One step of an event program.
+
+    ``action`` is ``"emit"`` (event ``name``, ``value``), ``"set_flow_data"``
+    (key ``name``, ``value``), ``"resolve"`` (answer the oldest waiting
+    interrupt, of type ``name`` if given, with ``value``; skipped when none
+    waits) or ``"close"``.
+    """
 
     action: str
     name: str = ""
@@ -210,14 +218,26 @@ def json_values(max_leaves: int = 6) -> Any:
 
 
 def event_programs(
-    events: list[str], *, flow_data_keys: list[str] | None = None, max_steps: int = 12
+    events: list[str],
+    *,
+    flow_data_keys: list[str] | None = None,
+    resolve_interrupts: bool = False,
+    max_steps: int = 12,
 ) -> Any:
-    """Hypothesis strategy of programs: emits of ``events``, flow_data writes, a close."""
+    """Hypothesis strategy of programs: emits of ``events``, flow_data writes, a close.
+
+    With ``resolve_interrupts``, programs also answer waiting interrupts
+    (``"resolve"`` steps with random JSON values), for flows that pause.
+    """
     from hypothesis import strategies as st
 
     step = st.builds(
         ProgramStep, st.just("emit"), st.sampled_from(events), json_values()
     )
+    if resolve_interrupts:
+        step = step | st.builds(
+            ProgramStep, st.just("resolve"), st.just(""), json_values()
+        )
     if flow_data_keys:
         step = step | st.builds(
             ProgramStep,
@@ -237,8 +257,13 @@ async def run_program(
     start_input: Any = None,
     runtime_resources: dict[str, Any] | None = None,
     check_every_step: bool = True,
+    pending_interrupts: str = "cancel",
 ) -> TriggerFlowExecution:
-    """Run ``program`` against a new execution, asserting replay-equivalence as it goes."""
+    """Run ``program`` against a new execution, asserting replay-equivalence as it goes.
+
+    A ``"close"`` step closes with ``pending_interrupts`` (``"cancel"`` by
+    default: a program may end while its flow waits on a pause).
+    """
     execution = flow.create_execution(
         auto_close=False, runtime_resources=runtime_resources
     )
@@ -250,13 +275,25 @@ async def run_program(
         elif step.action == "set_flow_data":
             await flow.async_set_flow_data(step.name, step.value, no_warning=True)
             await execution.async_wait_idle()
+        elif step.action == "resolve":
+            await _resolve_one(execution, step)
         elif step.action == "close":
-            await execution.async_close()
+            await execution.async_close(pending_interrupts=pending_interrupts)
         else:
             raise ValueError(f"unknown program step {step.action!r}")
         if check_every_step:
             await assert_replay_equivalent(execution)
     return execution
+
+
+async def _resolve_one(execution: TriggerFlowExecution, step: ProgramStep) -> None:
+    """Answer the oldest waiting interrupt (of type ``step.name`` if given)."""
+    # A pause is raised by a run the previous step may have left going.
+    await execution.async_wait_idle()
+    for interrupt_id, record in execution.get_pending_interrupts().items():
+        if not step.name or record.get("type") == step.name:
+            await execution.async_continue_with(interrupt_id, step.value)
+            return
 
 
 def history_cuts(history: dict[str, Any]) -> list[int]:
@@ -335,3 +372,60 @@ async def replay_history(
         runtime_resources=runtime_resources,
         allow_definition_change=allow_definition_change,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CutReplay:
+    """How the replay of a history cut at ``position`` ended (once idle)."""
+
+    position: int
+    status: str
+    state: dict[str, Any]
+    errors: list[dict[str, Any]]
+
+
+async def replay_cuts(
+    flow: TriggerFlow,
+    history: dict[str, Any],
+    *,
+    kind: str = "memory",
+    runtime_resources: dict[str, Any] | None = None,
+    allow_definition_change: bool = False,
+    check: bool = True,
+) -> list[CutReplay]:
+    """Replay ``history`` cut at every position of :func:`history_cuts`.
+
+    Each replay runs in its own :func:`throwaway_store` and is waited on until
+    idle, so every cut re-executes its own in-flight runs on today's code.
+    With ``check`` (default) an ``AssertionError`` names every cut whose
+    replay failed (a ``NondeterminismError``, a chunk that now raises), with
+    the errors recorded; otherwise the results are returned as they are.
+    """
+    results: list[CutReplay] = []
+    for position in history_cuts(history):
+        with throwaway_store(flow, kind=kind):
+            execution = await replay_history(
+                flow,
+                history,
+                up_to_position=position,
+                runtime_resources=runtime_resources,
+                allow_definition_change=allow_definition_change,
+            )
+            await execution.async_wait_idle()
+            view = execution._engine.view
+            results.append(
+                CutReplay(position, view.status, execution.get_state(), view.errors)
+            )
+    failed = [r for r in results if r.status == "failed"]
+    if check and failed:
+        lines = [
+            f"  cut at position {r.position}: "
+            + "; ".join(f"{e.get('type')}: {e.get('message')}" for e in r.errors)
+            for r in failed
+        ]
+        raise AssertionError(
+            f"the history of {history.get('execution_id')!r} does not replay on "
+            f"today's code at {len(failed)} of {len(results)} cuts:\n"
+            + "\n".join(lines)
+        )
+    return results

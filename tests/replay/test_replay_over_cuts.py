@@ -18,6 +18,7 @@ from orchestrator import ConcurrencyError, TriggerFlow, TriggerFlowRuntimeData
 from orchestrator.testing import (
     export_history,
     history_cuts,
+    replay_cuts,
     replay_history,
     throwaway_store,
 )
@@ -114,3 +115,19 @@ async def test_one_store_for_every_cut_is_refused_with_the_way_out(
         await execution.async_wait_idle()
         with pytest.raises(ConcurrencyError, match=r"throwaway_store\(flow\)"):
             await replay_history(refunds_flow, history, up_to_position=second)
+
+
+async def test_replay_cuts_names_the_cut_that_no_longer_replays(
+    restore_build: Any,
+) -> None:
+    history = await _record()
+    results = await replay_cuts(refunds_flow, history)
+    assert [r.status for r in results] == ["waiting"] * len(results)
+    BUILD["key"] = "billed"
+    with pytest.raises(AssertionError, match="NondeterminismError") as caught:
+        await replay_cuts(refunds_flow, history)
+    assert "chunk 'charge'" in str(caught.value)
+    failed = [
+        r for r in await replay_cuts(refunds_flow, history, check=False) if r.errors
+    ]
+    assert [r.status for r in failed] == ["failed"]

@@ -22,12 +22,19 @@ import os
 import subprocess
 import sys
 import tempfile
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import FakeClock
+from orchestrator.errors import ConcurrencyError
 from orchestrator.events.codec import loads
-from orchestrator.projection.history import export_history, import_history
+from orchestrator.projection.history import (
+    export_history,
+    import_history,
+    prepare_history,
+    write_history,
+)
 from orchestrator.projection.projector import fold
 from orchestrator.runtime.interrupts import pending_interrupts
 from orchestrator.store.memory import InMemoryEventStore
@@ -51,6 +58,8 @@ __all__ = [
     "import_history",
     "json_values",
     "ProgramStep",
+    "CutReplay",
+    "replay_cuts",
     "replay_history",
     "ReplayMismatchError",
     "run_program",
@@ -158,17 +167,29 @@ def throwaway_store(flow: TriggerFlow, kind: str = "memory") -> Iterator[EventSt
             raise ValueError(f"kind must be 'memory' or 'sqlite', got {kind!r}")
         flow._store = store
         flow.flow_data.reset()
+        # Executions live in this process belong to the store they run on: the
+        # block starts with none, and leaves none behind (a replay in the next
+        # block must not be handed this block's handle for the same id).
+        previous_engines = flow._engines
+        flow._engines = weakref.WeakValueDictionary()
         try:
             yield store
         finally:
             store.close()
             flow._store = previous
+            flow._engines = previous_engines
             flow.flow_data.reset()
 
 
 @dataclass(frozen=True, slots=True)
 class ProgramStep:
-    """One step of an event program: an external emit, a flow_data write or a close."""
+    """One step of an event program.
+
+    ``action`` is ``"emit"`` (event ``name``, ``value``), ``"set_flow_data"``
+    (key ``name``, ``value``), ``"resolve"`` (answer the oldest waiting
+    interrupt, of type ``name`` if given, with ``value``; skipped when none
+    waits) or ``"close"``.
+    """
 
     action: str
     name: str = ""
@@ -197,14 +218,26 @@ def json_values(max_leaves: int = 6) -> Any:
 
 
 def event_programs(
-    events: list[str], *, flow_data_keys: list[str] | None = None, max_steps: int = 12
+    events: list[str],
+    *,
+    flow_data_keys: list[str] | None = None,
+    resolve_interrupts: bool = False,
+    max_steps: int = 12,
 ) -> Any:
-    """Hypothesis strategy of programs: emits of ``events``, flow_data writes, a close."""
+    """Hypothesis strategy of programs: emits of ``events``, flow_data writes, a close.
+
+    With ``resolve_interrupts``, programs also answer waiting interrupts
+    (``"resolve"`` steps with random JSON values), for flows that pause.
+    """
     from hypothesis import strategies as st
 
     step = st.builds(
         ProgramStep, st.just("emit"), st.sampled_from(events), json_values()
     )
+    if resolve_interrupts:
+        step = step | st.builds(
+            ProgramStep, st.just("resolve"), st.just(""), json_values()
+        )
     if flow_data_keys:
         step = step | st.builds(
             ProgramStep,
@@ -224,8 +257,13 @@ async def run_program(
     start_input: Any = None,
     runtime_resources: dict[str, Any] | None = None,
     check_every_step: bool = True,
+    pending_interrupts: str = "cancel",
 ) -> TriggerFlowExecution:
-    """Run ``program`` against a new execution, asserting replay-equivalence as it goes."""
+    """Run ``program`` against a new execution, asserting replay-equivalence as it goes.
+
+    A ``"close"`` step closes with ``pending_interrupts`` (``"cancel"`` by
+    default: a program may end while its flow waits on a pause).
+    """
     execution = flow.create_execution(
         auto_close=False, runtime_resources=runtime_resources
     )
@@ -237,13 +275,25 @@ async def run_program(
         elif step.action == "set_flow_data":
             await flow.async_set_flow_data(step.name, step.value, no_warning=True)
             await execution.async_wait_idle()
+        elif step.action == "resolve":
+            await _resolve_one(execution, step)
         elif step.action == "close":
-            await execution.async_close()
+            await execution.async_close(pending_interrupts=pending_interrupts)
         else:
             raise ValueError(f"unknown program step {step.action!r}")
         if check_every_step:
             await assert_replay_equivalent(execution)
     return execution
+
+
+async def _resolve_one(execution: TriggerFlowExecution, step: ProgramStep) -> None:
+    """Answer the oldest waiting interrupt (of type ``step.name`` if given)."""
+    # A pause is raised by a run the previous step may have left going.
+    await execution.async_wait_idle()
+    for interrupt_id, record in execution.get_pending_interrupts().items():
+        if not step.name or record.get("type") == step.name:
+            await execution.async_continue_with(interrupt_id, step.value)
+            return
 
 
 def history_cuts(history: dict[str, Any]) -> list[int]:
@@ -292,7 +342,24 @@ async def replay_history(
     recorded seq; a changed definition raises
     :class:`~orchestrator.DefinitionMismatchError` unless allowed.
     """
-    execution_id = import_history(flow.store, history, up_to_position=up_to_position)
+    store = flow.store
+    prepared = prepare_history(history, up_to_position=up_to_position)
+    execution_id = prepared.execution_id
+    ids = {request.stream_id for request in prepared.requests}
+    for engine in flow.live_engines():
+        if engine.id in ids and engine.store is not store:
+            # Left live by a replay on another store (the previous cut): it is
+            # not this replay's execution, and recover would hand it back.
+            flow.forget_engine(engine)
+    try:
+        write_history(store, prepared)
+    except ConcurrencyError as error:
+        error.message += (
+            " To replay a history more than once (each of history_cuts), give every"
+            " replay its own store: `with throwaway_store(flow): ...` per replay."
+        )
+        error.args = (error.message,)
+        raise
     recovered = await flow.async_recover(
         runtime_resources=runtime_resources,
         allow_definition_change=allow_definition_change,
@@ -305,3 +372,60 @@ async def replay_history(
         runtime_resources=runtime_resources,
         allow_definition_change=allow_definition_change,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CutReplay:
+    """How the replay of a history cut at ``position`` ended (once idle)."""
+
+    position: int
+    status: str
+    state: dict[str, Any]
+    errors: list[dict[str, Any]]
+
+
+async def replay_cuts(
+    flow: TriggerFlow,
+    history: dict[str, Any],
+    *,
+    kind: str = "memory",
+    runtime_resources: dict[str, Any] | None = None,
+    allow_definition_change: bool = False,
+    check: bool = True,
+) -> list[CutReplay]:
+    """Replay ``history`` cut at every position of :func:`history_cuts`.
+
+    Each replay runs in its own :func:`throwaway_store` and is waited on until
+    idle, so every cut re-executes its own in-flight runs on today's code.
+    With ``check`` (default) an ``AssertionError`` names every cut whose
+    replay failed (a ``NondeterminismError``, a chunk that now raises), with
+    the errors recorded; otherwise the results are returned as they are.
+    """
+    results: list[CutReplay] = []
+    for position in history_cuts(history):
+        with throwaway_store(flow, kind=kind):
+            execution = await replay_history(
+                flow,
+                history,
+                up_to_position=position,
+                runtime_resources=runtime_resources,
+                allow_definition_change=allow_definition_change,
+            )
+            await execution.async_wait_idle()
+            view = execution._engine.view
+            results.append(
+                CutReplay(position, view.status, execution.get_state(), view.errors)
+            )
+    failed = [r for r in results if r.status == "failed"]
+    if check and failed:
+        lines = [
+            f"  cut at position {r.position}: "
+            + "; ".join(f"{e.get('type')}: {e.get('message')}" for e in r.errors)
+            for r in failed
+        ]
+        raise AssertionError(
+            f"the history of {history.get('execution_id')!r} does not replay on "
+            f"today's code at {len(failed)} of {len(results)} cuts:\n"
+            + "\n".join(lines)
+        )
+    return results

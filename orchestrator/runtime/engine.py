@@ -398,6 +398,12 @@ class ExecutionEngine(ExecutionJournal):
             self._idle_waiters.append(waiter)
             await waiter
 
+    async def durable_with_children(self) -> None:
+        """:meth:`durable` for this execution and its live sub-flow children."""
+        await self.durable()
+        for child in list(self.children.values()):
+            await child.durable_with_children()
+
     def cancel_tasks(self) -> list[asyncio.Task[None]]:
         """Cancel every run task (close timeout, cancellation); return them."""
         tasks = list(self._tasks.values())

@@ -388,8 +388,13 @@ class TriggerFlowExecution:
         return self._sync(cancel_sub_flow, self._engine, child_id, reason)  # type: ignore[no-any-return]
 
     async def async_wait_idle(self) -> None:
-        """Wait until no chunk of this execution is running or owed (e.g. after recover)."""
+        """Wait until no chunk is running or owed (e.g. after recover), and all is durable.
+
+        Returning only once the work's records are committed means a fresh
+        reader (another store, another process) sees what the live handle sees.
+        """
         await self._call(self._engine.wait_idle)
+        await self._call(self._engine.durable_with_children)
 
     # -- persistence ------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 flow_data is shared by every execution of a flow, so it lives on a stream of its
 own (``flow:<name>``), read from the log the first time this process touches it
-and kept in step with this process's writes. A change broadcasts a
+and kept in step with this process's writes. Before each use the cached fold is
+checked against the log (the store's cheap change probe, then the stream's head
+seq), so writes committed by other processes are seen too. A change broadcasts a
 ``flow_data`` signal to every live execution of the flow in this process that
 listens to the key. Every call warns, as TriggerFlow does, unless
 ``no_warning=True``: per-request data belongs in ``state``.
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
     from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.runtime.host import FlowHost
+    from orchestrator.store.base import EventStore
 
 __all__ = ["FlowDataWarning", "FlowDataService"]
 
@@ -57,6 +60,7 @@ class FlowDataService:
         self._host = host
         self._stream_id = stream_id
         self._view: FlowStateView | None = None
+        self._version: object = None
         self._last: asyncio.Future[Any] | None = None
 
     @property
@@ -66,15 +70,33 @@ class FlowDataService:
 
     @property
     def view(self) -> FlowStateView:
-        """The folded flow stream (read from the log on first use)."""
-        if self._view is None:
-            events = self._host.store.read_stream(self.stream_id)
-            self._view = fold_flow(self._host.name, events)
+        """The folded flow stream, as of the latest commit to it by anyone."""
+        store = self._host.store
+        version = _change_probe(store)
+        view = self._view
+        if view is not None and version == self._version:
+            return view  # nothing was committed since the last check: the hot path
+        # This process's own writes are applied to the view when submitted, so
+        # a head at or below the view's seq holds nothing new. Above it, another
+        # writer committed: fold again. (A write of ours still in flight then
+        # shows once it commits, at its place in the log.)
+        if view is not None and _stream_head(store, self.stream_id) <= view.last_seq:
+            self._version = version
+            return view
+        events = store.read_stream(self.stream_id)
+        self._view = fold_flow(self._host.name, events)
+        self._version = version
         return self._view
+
+    @property
+    def cached(self) -> FlowStateView:
+        """The view as last checked (right after :attr:`view`: no second probe)."""
+        return self._view if self._view is not None else self.view
 
     def reset(self) -> None:
         """Forget the folded view (the store or the flow name changed)."""
         self._view = None
+        self._version = None
 
     def warn(self, what: str, no_warning: bool, stacklevel: int = 3) -> None:
         """Warn about shared scope unless silenced."""
@@ -192,14 +214,14 @@ class FlowDataService:
             return None
         if engine.view.lifecycle == "closed":
             return None
-        value = copy_json(get_path(self.view.flow_data, key, None))
+        value = copy_json(get_path(self.cached.flow_data, key, None))
         return engine.external_signal(
             key, value, trigger_type="flow_data", source="flow_data"
         )
 
     def _broadcast(self, key: str, origin: ExecutionEngine | None) -> None:
         """Deliver a change to every other live execution listening to ``key``."""
-        value = copy_json(get_path(self.view.flow_data, key, None))
+        value = copy_json(get_path(self.cached.flow_data, key, None))
         for engine in self._host.live_engines():
             if engine is origin:
                 continue  # signalled with the write itself
@@ -221,10 +243,34 @@ class FlowDataService:
         flow is costly, and every execution after the first finds it logged.
         """
         fingerprint = definition.fingerprint
-        if fingerprint in self.view.definitions:
+        # Definitions are only ever added: one already seen needs no probe of
+        # the log (this runs for every new execution).
+        if (
+            fingerprint in self.cached.definitions
+            or fingerprint in self.view.definitions
+        ):
             return None
         blueprint = definition.to_config()
         return self._request(FlowDefined(fingerprint=fingerprint, blueprint=blueprint))
+
+
+def _change_probe(store: EventStore) -> object:
+    """A value that changes whenever anything is committed to ``store``.
+
+    SQLite's ``PRAGMA data_version`` costs no read transaction; a store without
+    a probe is asked for its head position.
+    """
+    probe = getattr(store, "data_version", None)
+    return probe() if probe is not None else store.head_position()
+
+
+def _stream_head(store: EventStore, stream_id: str) -> int:
+    """The stream's last seq (0 when absent), by the cheapest read the store has."""
+    head = getattr(store, "stream_head", None)
+    if head is not None:
+        return int(head(stream_id))
+    info = store.get_stream(stream_id)
+    return info.last_seq if info is not None else 0
 
 
 def _deliver(engine: ExecutionEngine, key: str, value: JsonValue) -> None:

@@ -405,6 +405,35 @@ class SQLiteEventStore:
             row = conn.execute("SELECT max(position) FROM events").fetchone()
         return int(row[0] or 0)
 
+    def data_version(self) -> tuple[int, int]:
+        """A value that changes whenever anyone commits to the file (cheap probe).
+
+        ``PRAGMA data_version`` of this thread's reader connection changes when
+        another connection (another process, or this store's writer) commits;
+        it reads no table and opens no transaction. Paired with the connection
+        so values from two threads never compare equal by chance.
+        """
+        conn = self._reader()
+        try:
+            row = conn.execute("PRAGMA data_version").fetchone()
+        except DRIVER_ERRORS as error:
+            raise translate(error, "PRAGMA data_version") from error
+        return (id(conn), int(row[0]))
+
+    def stream_head(self, stream_id: str) -> int:
+        """The last seq of one stream (0 when absent): one indexed row, one statement."""
+        try:
+            row = (
+                self._reader()
+                .execute(
+                    "SELECT last_seq FROM streams WHERE stream_id = ?", (stream_id,)
+                )
+                .fetchone()
+            )
+        except DRIVER_ERRORS as error:
+            raise translate(error, f"reading stream {stream_id!r}") from error
+        return int(row[0]) if row is not None else 0
+
     # -- inspection -----------------------------------------------------------------
 
     def pragma(self, name: str) -> Any:

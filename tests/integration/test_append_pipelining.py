@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from orchestrator import TriggerFlow
 from orchestrator.store import AppendRequest, InMemoryEventStore
+from orchestrator.store.sqlite import SQLiteEventStore
 from orchestrator.testing import fold_execution
 
 
@@ -148,3 +150,54 @@ async def test_deferred_records_follow_as_soon_as_the_pending_append_settles() -
     await starting
     assert await execution.async_close() == {"quick": True, "slow": True}
     assert fold_execution(store, execution.id).state == {"quick": True, "slow": True}
+
+
+async def test_wait_idle_returns_only_once_the_last_records_are_durable() -> None:
+    # async_wait_idle is how a caller learns that background work (a recovered
+    # execution, an emit_nowait cascade) is over; a fresh reader right after it
+    # must see all of that work, so idleness includes durability.
+    store = GatedStore()
+    flow = chain(store, 3)
+    execution = flow.create_execution(auto_close=False)
+    store.gate_open = False
+    starting = asyncio.ensure_future(execution.async_start(0))
+    await spin()
+    assert execution.get_state("k2") == 2  # every run finished on the live view
+    waiting = asyncio.ensure_future(execution.async_wait_idle())
+    await spin()
+    assert not waiting.done()  # its records are still being committed
+    store.open_gate()
+    await waiting
+    assert fold_execution(store, execution.id).state == {"k0": 0, "k1": 1, "k2": 2}
+    await starting
+    await execution.async_close()
+
+
+async def test_a_fresh_reader_after_wait_idle_sees_the_background_work(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "idle.db"
+    flow = TriggerFlow(name="background", store=path)
+
+    async def kick(data: Any) -> None:
+        data.emit_nowait("later", data.input)  # not awaited by start
+
+    async def later(data: Any) -> None:
+        for i in range(20):
+            await asyncio.sleep(0)  # still running when start returns
+            data.set_state(f"k{i}", data.value)
+
+    flow.to(kick)
+    flow.when("later").to(later)
+    execution = flow.create_execution(auto_close=False)
+    await execution.async_start(7)
+    await execution.async_wait_idle()
+    reader = SQLiteEventStore(path, read_only=True)
+    try:
+        assert fold_execution(reader, execution.id).state == {
+            f"k{i}": 7 for i in range(20)
+        }
+    finally:
+        reader.close()
+    await execution.async_close()
+    flow.store.close()

@@ -211,12 +211,20 @@ class MissingResourceError(OrchestratorError, KeyError):
 class PayloadError(OrchestratorError, TypeError):
     """A value is not JSON (NaN, a set, bytes, an arbitrary object, a non-str key)."""
 
-    def __init__(self, where: str, path: str, found: str, hint: str) -> None:
+    def __init__(
+        self,
+        where: str,
+        path: str,
+        found: str,
+        hint: str,
+        *,
+        problem: str = "not a JSON value",
+    ) -> None:
         self.where = where
         self.path = path
         self.found = found
         super().__init__(
-            f"{where}: value at {path} is {found}, which is not a JSON value; {hint}. "
+            f"{where}: value at {path} is {found}, which is {problem}; {hint}. "
             "Nothing was written."
         )
 

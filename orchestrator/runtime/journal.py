@@ -15,9 +15,10 @@ import abc
 import asyncio
 import contextlib
 import contextvars
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import PayloadTooLargeError, StoreError
+from orchestrator.errors import PayloadError, PayloadTooLargeError, StoreError
 from orchestrator.events.codec import encode
 from orchestrator.projection.projector import apply
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
@@ -31,7 +32,12 @@ if TYPE_CHECKING:
     from orchestrator.projection.execution import ExecutionView
     from orchestrator.store.base import EventStore
 
-__all__ = ["ExecutionJournal"]
+__all__ = ["ExecutionJournal", "SnapshotSkippedWarning"]
+
+
+class SnapshotSkippedWarning(RuntimeWarning):
+    """A periodic snapshot could not be encoded and was skipped; the log goes on."""
+
 
 # The journal's own callbacks (flush, write completions) run in this empty
 # context: with the default, each pending store future would hold a copy of the
@@ -190,7 +196,20 @@ class ExecutionJournal(abc.ABC):
             return None
         from orchestrator.events.execution import SnapshotTaken
 
-        type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+        try:
+            type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+        except PayloadError as error:
+            # A snapshot is an optimisation: one that cannot be encoded must never
+            # hold back the real events. Try again only after another batch of them.
+            self._snapshot_seq = self.view.last_seq
+            warnings.warn(
+                f"execution {self.id!r}: the snapshot at seq {self.view.last_seq} "
+                f"was skipped, its view is {error.found}; the events are appended as "
+                "usual and a rebuild folds from the previous snapshot",
+                SnapshotSkippedWarning,
+                stacklevel=2,
+            )
+            return None
         if len(data) > self._max_event_bytes:
             return None  # too big to snapshot; folding from the start still works
         now = self.clock.now()

@@ -389,13 +389,12 @@ class ExecutionJournal(abc.ABC):
         error = self._store_error
         if isinstance(error, StoreError) and "execution" in str(error):
             return error
-        wrapped = StoreError(
+        return _restated(
+            error,
             f"execution {self.id!r}: the log refused a write ({error}); the live "
             "execution no longer matches its log and stops here. Rebuild it from "
-            "the log with flow.get_execution(id) once the store is healthy."
+            "the log with flow.get_execution(id) once the store is healthy.",
         )
-        wrapped.__cause__ = error
-        return wrapped
 
     def raise_store_error(self) -> None:
         """Raise if an earlier append of this execution failed."""
@@ -430,3 +429,18 @@ class ExecutionJournal(abc.ABC):
             state = view.state
             self._replay_states[seq] = state
         return state
+
+
+def _restated(error: BaseException | None, message: str) -> StoreError:
+    """``message`` as an error of the same class as ``error`` (caused by it).
+
+    ``except StorageFullError`` (or StorageIOError, StoreBusyError...) must catch
+    a failure however far it travelled; anything not a StoreError becomes one.
+    """
+    kind = type(error) if isinstance(error, StoreError) else StoreError
+    wrapped = kind.__new__(kind)
+    if error is not None and kind is not StoreError:
+        wrapped.__dict__.update(error.__dict__)  # stream_id, expected, ...
+    StoreError.__init__(wrapped, message)
+    wrapped.__cause__ = error
+    return wrapped

@@ -27,6 +27,8 @@ The tree::
     │   ├── PayloadTooLargeError           one event above the size cap
     │   ├── StoreBusyError                 the lock could not be taken in time
     │   ├── NetworkFilesystemError         WAL refused on a network filesystem
+    │   ├── DatabasePathError              a directory, or a missing parent directory
+    │   ├── NotADatabaseError              not SQLite, or another application's database
     │   └── StorageCorruptError            the file is damaged
     │       └── CorruptEventError          one row fails its checksum or decoding
     ├── ReplayError
@@ -50,6 +52,7 @@ __all__ = [
     "ChunkTimeoutError",
     "ConcurrencyError",
     "CorruptEventError",
+    "DatabasePathError",
     "DefinitionMismatchError",
     "ExecutionCancelledError",
     "ExecutionNotFoundError",
@@ -62,6 +65,7 @@ __all__ = [
     "MissingResourceError",
     "NetworkFilesystemError",
     "NondeterminismError",
+    "NotADatabaseError",
     "OrchestratorError",
     "PauseNotAllowedError",
     "PayloadError",
@@ -313,6 +317,29 @@ class StoreBusyError(StoreError):
 
 class NetworkFilesystemError(StoreError):
     """SQLite WAL does not work over a network filesystem."""
+
+
+class DatabasePathError(StoreError):
+    """The path cannot hold a database file: a directory, or no such directory."""
+
+    def __init__(self, path: str, problem: str, hint: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; {hint}. Nothing was created.")
+
+
+class NotADatabaseError(StoreError):
+    """The file is not a triggerlog database: not SQLite, or another application's."""
+
+    def __init__(self, path: str, found: str, tables: list[str] | None = None) -> None:
+        self.path = path
+        self.found = found
+        self.tables = tables or []
+        super().__init__(
+            f"{path} is not a triggerlog database: {found}. Point the store (--db, "
+            "TRIGGERLOG_DB, store=) at a triggerlog database, or at a new file to "
+            "create one; the file was left unchanged."
+        )
 
 
 class StorageCorruptError(StoreError):

@@ -98,8 +98,8 @@ def capture(
         from orchestrator.errors import MissingResourceError
 
         raise MissingResourceError(engine.id, missing, list(engine.resources.keys()))
-    # Each part is checked where the child keeps it (its input, its state root),
-    # so a value the parent may hold can always be captured (MAX_VALUE_DEPTH).
+    # Each part is capped where the child keeps it (its input, its state root),
+    # as set_state would cap it there, not by this dict's own wrapping.
     where = f"sub-flow {op.name!r} capture"
     captured = {
         "input": to_json_value(captured_input, where, "$.input"),

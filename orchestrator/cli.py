@@ -195,8 +195,7 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
     if args.output in (None, "-"):
         out.write(data.decode() + "\n")
     else:
-        with open(args.output, "wb") as file:
-            file.write(data + b"\n")
+        _write_file(args.output, data + b"\n")
         events = sum(len(s["events"]) for s in history["streams"])
         out.write(
             f"exported {history['execution_id']} ({events} events in "
@@ -220,6 +219,17 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         store.close()
     out.write(f"imported {execution_id} into {db}\n")
     return 0
+
+
+def _write_file(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as file:
+            file.write(data)
+    except OSError as error:
+        raise OrchestratorError(
+            f"cannot write the export to {path}: {error.strerror}; give -o the path "
+            "of a file in an existing directory, or - for stdout"
+        ) from None
 
 
 def _read_file(path: str) -> bytes:

@@ -27,6 +27,8 @@ The tree::
     │   ├── PayloadTooLargeError           one event above the size cap
     │   ├── StoreBusyError                 the lock could not be taken in time
     │   ├── NetworkFilesystemError         WAL refused on a network filesystem
+    │   ├── DatabasePathError              a directory, or a missing parent directory
+    │   ├── NotADatabaseError              not SQLite, or another application's database
     │   └── StorageCorruptError            the file is damaged
     │       └── CorruptEventError          one row fails its checksum or decoding
     ├── ReplayError
@@ -50,6 +52,7 @@ __all__ = [
     "ChunkTimeoutError",
     "ConcurrencyError",
     "CorruptEventError",
+    "DatabasePathError",
     "DefinitionMismatchError",
     "ExecutionCancelledError",
     "ExecutionNotFoundError",
@@ -62,6 +65,7 @@ __all__ = [
     "MissingResourceError",
     "NetworkFilesystemError",
     "NondeterminismError",
+    "NotADatabaseError",
     "OrchestratorError",
     "PauseNotAllowedError",
     "PayloadError",
@@ -211,12 +215,20 @@ class MissingResourceError(OrchestratorError, KeyError):
 class PayloadError(OrchestratorError, TypeError):
     """A value is not JSON (NaN, a set, bytes, an arbitrary object, a non-str key)."""
 
-    def __init__(self, where: str, path: str, found: str, hint: str) -> None:
+    def __init__(
+        self,
+        where: str,
+        path: str,
+        found: str,
+        hint: str,
+        *,
+        problem: str = "not a JSON value",
+    ) -> None:
         self.where = where
         self.path = path
         self.found = found
         super().__init__(
-            f"{where}: value at {path} is {found}, which is not a JSON value; {hint}. "
+            f"{where}: value at {path} is {found}, which is {problem}; {hint}. "
             "Nothing was written."
         )
 
@@ -305,6 +317,29 @@ class StoreBusyError(StoreError):
 
 class NetworkFilesystemError(StoreError):
     """SQLite WAL does not work over a network filesystem."""
+
+
+class DatabasePathError(StoreError):
+    """The path cannot hold a database file: a directory, or no such directory."""
+
+    def __init__(self, path: str, problem: str, hint: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}; {hint}. Nothing was created.")
+
+
+class NotADatabaseError(StoreError):
+    """The file is not a triggerlog database: not SQLite, or another application's."""
+
+    def __init__(self, path: str, found: str, tables: list[str] | None = None) -> None:
+        self.path = path
+        self.found = found
+        self.tables = tables or []
+        super().__init__(
+            f"{path} is not a triggerlog database: {found}. Point the store (--db, "
+            "TRIGGERLOG_DB, store=) at a triggerlog database, or at a new file to "
+            "create one; the file was left unchanged."
+        )
 
 
 class StorageCorruptError(StoreError):

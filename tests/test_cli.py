@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -249,6 +250,118 @@ def test_a_file_that_is_not_a_database_is_one_line(
     assert err.startswith("triggerlog: error: ")
     assert err.count("\n") == 1
     assert "Traceback" not in err
+
+
+def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``triggerlog ARGS`` as a real process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator.cli", *args],
+        capture_output=True,
+        text=True,
+        env=_env_with_repo(),
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def _bad_databases(root: Path) -> dict[str, Path]:
+    """A text file, a directory, another application's database, a mistyped path."""
+    text = root / "notes.txt"
+    text.write_text("meeting notes, not a database\n" * 40)
+    folder = root / "folder"
+    folder.mkdir()
+    foreign = root / "app.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("INSERT INTO users(name) VALUES ('ada')")
+    conn.commit()
+    conn.close()
+    return {
+        "text": text,
+        "directory": folder,
+        "foreign": foreign,
+        "typo": root / "typo" / "flows.db",
+    }
+
+
+EXPECTED = {
+    "text": ["notes.txt is not a triggerlog database", "not an SQLite file"],
+    "directory": ["is a directory, not a database file"],
+    "foreign": ["app.db is not a triggerlog database", "(tables: users)"],
+    "typo": ["does not exist"],
+}
+NEVER = ["Traceback", "damaged", "disk full", "rolled back", "schema version"]
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+@pytest.mark.parametrize("command", ["list", "show", "export", "import", "demo"])
+def test_a_path_that_is_no_triggerlog_database_is_one_line(
+    tmp_path: Path, kind: str, command: str
+) -> None:
+    """Each storage refusal, from every command, read-only or not: one line,
+    exit 1, the right words, and the path left as it was."""
+    db = _bad_databases(tmp_path)[kind]
+    before = _digest(str(db)) if db.is_file() else None
+    history = tmp_path / "history.json"
+    args = {
+        "list": ["list"],
+        "show": ["show", "abc"],
+        "export": ["export", "abc"],
+        "import": ["import", str(history)],
+        "demo": ["demo"],
+    }[command]
+    if command == "import":
+        # a valid document, so that the database is what gets refused
+        history.write_bytes(_a_history(tmp_path))
+    result = _run_cli(*args, "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert result.stdout == "" or command == "demo"
+    err = result.stderr
+    assert err.startswith("triggerlog: error: "), err
+    assert err.count("\n") == 1, err
+    expected = EXPECTED[kind]
+    if kind == "typo" and command in ("list", "show", "export"):
+        expected = ["no triggerlog database at"]  # read-only: never created
+    for words in expected:
+        assert words in err, err
+    for words in NEVER:
+        assert words not in err, err
+    if before is not None:
+        assert _digest(str(db)) == before
+    assert not (tmp_path / "typo").exists()
+    if kind == "foreign":
+        conn = sqlite3.connect(db)
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        conn.close()
+        assert names == {"users"}
+
+
+def _a_history(tmp_path: Path) -> bytes:
+    source = str(tmp_path / "source.db")
+    assert main(["demo", "--db", source]) == 0
+    [execution_id] = _execution_ids(source)
+    out = tmp_path / "exported.json"
+    assert main(["export", execution_id, "--db", source, "-o", str(out)]) == 0
+    return out.read_bytes()
+
+
+@pytest.mark.parametrize("target", ["missing-dir/x.json", ".", "notes.txt/x.json"])
+def test_export_to_an_unwritable_path_is_one_line(
+    demo_db: str, tmp_path: Path, target: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    [execution_id] = _execution_ids(demo_db)
+    result = _run_cli(
+        "export", execution_id, "--db", demo_db, "-o", target, cwd=tmp_path
+    )
+    assert result.returncode == 1, result
+    err = result.stderr
+    assert err.startswith("triggerlog: error: cannot write the export to "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert result.stdout == ""
+    assert not (tmp_path / "missing-dir").exists()
 
 
 def test_a_memory_store_cannot_be_listed(capsys: pytest.CaptureFixture[str]) -> None:

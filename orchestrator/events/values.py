@@ -6,6 +6,16 @@ pydantic models become their dict form, tuples become lists. Everything else is
 refused with an error naming the path of the offending part, before anything is
 written. The copy also means later mutation of the caller's object never changes
 recorded state.
+
+Nesting is capped at :data:`MAX_VALUE_DEPTH` lists/dicts. orjson refuses to
+encode more than 254 nested containers, and the log wraps every value in a few
+more: an event payload, the execution view of a periodic snapshot, a ``save()``
+dict, an exported history (up to 11 levels around the deepest view slot). A
+value accepted at write time must stay encodable in all of them, or the first
+snapshot after it would wedge the execution; the cap leaves room for those
+wrappers and for sub-flow capture/write_back paths. The depth counter also
+stops a value nested thousands of levels deep (or one that contains itself)
+long before Python's recursion limit.
 """
 
 from __future__ import annotations
@@ -16,13 +26,16 @@ from typing import Any, TypeAlias
 
 from orchestrator.errors import PayloadError
 
-__all__ = ["JsonValue", "copy_json", "to_json_value"]
+__all__ = ["MAX_VALUE_DEPTH", "JsonValue", "copy_json", "to_json_value"]
 
 JsonValue: TypeAlias = (
     bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
 )
 
 _SCALARS = (str, int, bool, type(None))
+
+#: Most lists/dicts a value may nest (a dot path's extra segments count too).
+MAX_VALUE_DEPTH = 128
 
 _HINTS = {
     "set": "convert it to a sorted list",
@@ -36,9 +49,20 @@ _HINTS = {
 }
 
 
-def to_json_value(value: Any, where: str = "value", path: str = "$") -> JsonValue:
-    """Return a JSON-native deep copy of ``value`` or raise :class:`PayloadError`."""
+def to_json_value(
+    value: Any, where: str = "value", path: str = "$", *, depth: int = 0
+) -> JsonValue:
+    """Return a JSON-native deep copy of ``value`` or raise :class:`PayloadError`.
+
+    ``depth``: containers the value already sits in, counted against
+    :data:`MAX_VALUE_DEPTH` (``set_state("a.b", v)`` puts ``v`` one dict deeper
+    than ``set_state("a", v)``); -1 for a dict that is itself a state root.
+    """
     kind = type(value)
+    if kind is dict or kind is list or kind is tuple:
+        depth += 1
+    if depth > MAX_VALUE_DEPTH:
+        raise _too_deep(where, path)
     if kind is int and not -(2**63) <= value < 2**64:
         raise PayloadError(
             where,
@@ -67,13 +91,14 @@ def to_json_value(value: Any, where: str = "value", path: str = "$") -> JsonValu
                     f"a key of type {type(key).__name__}",
                     "JSON object keys must be str",
                 )
-            out[key] = to_json_value(item, where, f"{path}.{key}")
+            out[key] = to_json_value(item, where, f"{path}.{key}", depth=depth)
         return out
     if kind is list or kind is tuple:
         return [
-            to_json_value(item, where, f"{path}[{i}]") for i, item in enumerate(value)
+            to_json_value(item, where, f"{path}[{i}]", depth=depth)
+            for i, item in enumerate(value)
         ]
-    return _convert_other(value, where, path)
+    return _convert_other(value, where, path, depth)
 
 
 def copy_json(value: Any) -> Any:
@@ -85,7 +110,20 @@ def copy_json(value: Any) -> Any:
     return value
 
 
-def _convert_other(value: Any, where: str, path: str) -> JsonValue:
+def _too_deep(where: str, path: str) -> PayloadError:
+    shown = path if len(path) <= 40 else path[:37] + "..."
+    return PayloadError(
+        where,
+        shown,
+        f"nested more than {MAX_VALUE_DEPTH} lists/dicts deep where it is stored "
+        "(dot-path segments and the list of an append count)",
+        "flatten it or store it as a JSON string; the log wraps every value in "
+        "snapshots, save() and exported histories, which must stay encodable",
+        problem="beyond the nesting the log accepts",
+    )
+
+
+def _convert_other(value: Any, where: str, path: str, depth: int) -> JsonValue:
     if isinstance(value, bool | int | str) and not isinstance(value, float):
         # Subclasses (IntEnum, StrEnum, ...) are stored as their plain value.
         base = (
@@ -96,14 +134,14 @@ def _convert_other(value: Any, where: str, path: str) -> JsonValue:
         return to_json_value(float(value), where, path)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return to_json_value(fields, where, path)
+        return to_json_value(fields, where, path, depth=depth)
     dump = getattr(value, "model_dump", None)
     if callable(dump) and hasattr(type(value), "model_fields"):
-        return to_json_value(dump(mode="json"), where, path)
+        return to_json_value(dump(mode="json"), where, path, depth=depth)
     if isinstance(value, dict):
-        return to_json_value(dict(value), where, path)
+        return to_json_value(dict(value), where, path, depth=depth)
     if isinstance(value, list | tuple):
-        return to_json_value(list(value), where, path)
+        return to_json_value(list(value), where, path, depth=depth)
     name = type(value).__name__
     hint = _HINTS.get(
         name, "keep live objects in runtime_resources and store only data in state"

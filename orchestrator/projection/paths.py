@@ -14,7 +14,15 @@ from orchestrator.events.values import copy_json
 if TYPE_CHECKING:
     from orchestrator.events.values import JsonValue
 
-__all__ = ["MISSING", "append_path", "copy_json", "delete_path", "get_path", "set_path"]
+__all__ = [
+    "MISSING",
+    "append_path",
+    "copy_json",
+    "delete_path",
+    "get_path",
+    "set_path",
+    "write_depth",
+]
 
 
 class _Missing:
@@ -43,6 +51,14 @@ def _parent(
             node[part] = child
         node = child
     return node, last
+
+
+def write_depth(key: str, append: bool = False) -> int:
+    """Containers a write at ``key`` puts above its value (see MAX_VALUE_DEPTH).
+
+    One per path segment after the first, one more for the list of an append.
+    """
+    return key.count(".") + (1 if append else 0)
 
 
 def get_path(root: dict[str, JsonValue], key: str, default: Any = MISSING) -> Any:

@@ -27,7 +27,7 @@ from orchestrator.events.flow_state import (
 )
 from orchestrator.events.values import JsonValue, to_json_value
 from orchestrator.projection.flow_state import FlowStateView, flow_stream_id
-from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.projection.paths import MISSING, copy_json, get_path, write_depth
 from orchestrator.projection.projector import apply_flow, fold_flow
 from orchestrator.runtime.loop import on_loop
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
@@ -151,7 +151,11 @@ class FlowDataService:
         json_value = (
             None
             if action == "delete"
-            else to_json_value(value, f"{action}_flow_data({key!r})")
+            else to_json_value(
+                value,
+                f"{action}_flow_data({key!r})",
+                depth=write_depth(key, action == "append"),
+            )
         )
         request = self._request(self._event(action, key, json_value, None))
         try:

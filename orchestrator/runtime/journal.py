@@ -15,9 +15,10 @@ import abc
 import asyncio
 import contextlib
 import contextvars
+import warnings
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import PayloadTooLargeError, StoreError
+from orchestrator.errors import PayloadError, PayloadTooLargeError, StoreError
 from orchestrator.events.codec import encode
 from orchestrator.projection.projector import apply
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
@@ -31,7 +32,12 @@ if TYPE_CHECKING:
     from orchestrator.projection.execution import ExecutionView
     from orchestrator.store.base import EventStore
 
-__all__ = ["ExecutionJournal"]
+__all__ = ["ExecutionJournal", "SnapshotSkippedWarning"]
+
+
+class SnapshotSkippedWarning(RuntimeWarning):
+    """A periodic snapshot could not be encoded and was skipped; the log goes on."""
+
 
 # The journal's own callbacks (flush, write completions) run in this empty
 # context: with the default, each pending store future would hold a copy of the
@@ -190,7 +196,20 @@ class ExecutionJournal(abc.ABC):
             return None
         from orchestrator.events.execution import SnapshotTaken
 
-        type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+        try:
+            type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+        except PayloadError as error:
+            # A snapshot is an optimisation: one that cannot be encoded must never
+            # hold back the real events. Try again only after another batch of them.
+            self._snapshot_seq = self.view.last_seq
+            warnings.warn(
+                f"execution {self.id!r}: the snapshot at seq {self.view.last_seq} "
+                f"was skipped, its view is {error.found}; the events are appended as "
+                "usual and a rebuild folds from the previous snapshot",
+                SnapshotSkippedWarning,
+                stacklevel=2,
+            )
+            return None
         if len(data) > self._max_event_bytes:
             return None  # too big to snapshot; folding from the start still works
         now = self.clock.now()
@@ -370,13 +389,12 @@ class ExecutionJournal(abc.ABC):
         error = self._store_error
         if isinstance(error, StoreError) and "execution" in str(error):
             return error
-        wrapped = StoreError(
+        return _restated(
+            error,
             f"execution {self.id!r}: the log refused a write ({error}); the live "
             "execution no longer matches its log and stops here. Rebuild it from "
-            "the log with flow.get_execution(id) once the store is healthy."
+            "the log with flow.get_execution(id) once the store is healthy.",
         )
-        wrapped.__cause__ = error
-        return wrapped
 
     def raise_store_error(self) -> None:
         """Raise if an earlier append of this execution failed."""
@@ -411,3 +429,18 @@ class ExecutionJournal(abc.ABC):
             state = view.state
             self._replay_states[seq] = state
         return state
+
+
+def _restated(error: BaseException | None, message: str) -> StoreError:
+    """``message`` as an error of the same class as ``error`` (caused by it).
+
+    ``except StorageFullError`` (or StorageIOError, StoreBusyError...) must catch
+    a failure however far it travelled; anything not a StoreError becomes one.
+    """
+    kind = type(error) if isinstance(error, StoreError) else StoreError
+    wrapped = kind.__new__(kind)
+    if error is not None and kind is not StoreError:
+        wrapped.__dict__.update(error.__dict__)  # stream_id, expected, ...
+    StoreError.__init__(wrapped, message)
+    wrapped.__cause__ = error
+    return wrapped

@@ -21,7 +21,7 @@ from orchestrator.events.state import (
     StateSet,
 )
 from orchestrator.events.values import to_json_value
-from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.projection.paths import MISSING, copy_json, get_path, write_depth
 from orchestrator.runtime.emits import EmitMixin
 from orchestrator.runtime.namespaces import FlowStateNamespace, StateNamespace
 from orchestrator.runtime.operations import RunOperations
@@ -217,7 +217,13 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
     def _write_state(self, kind: str, key: str, value: Any, emit: bool) -> str | None:
         key = _check_key(key)
         json_value = (
-            None if kind == "state.delete" else to_json_value(value, f"{kind}({key!r})")
+            None
+            if kind == "state.delete"
+            else to_json_value(
+                value,
+                f"{kind}({key!r})",
+                depth=write_depth(key, kind == "state.append"),
+            )
         )
         index, recorded = self._ops.next(kind, key)
         run_id = self._ops.run.run_id
@@ -351,7 +357,11 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         json_value = (
             None
             if action == "delete"
-            else to_json_value(value, f"{action}_flow_data({key!r})")
+            else to_json_value(
+                value,
+                f"{action}_flow_data({key!r})",
+                depth=write_depth(key, action == "append"),
+            )
         )
         index, recorded = self._ops.next(f"flow_data.{action}", key)
         if recorded is not None:

@@ -85,11 +85,7 @@ def capture(
     captured_flow: dict[str, Any] = {}
     for path, source in (spec.get("flow_data") or {}).items():
         set_path(captured_flow, path, _read(source, value, state, flow_data))
-    captured = {
-        "input": _read(spec["input"], value, state, flow_data),
-        "state": captured_state,
-        "flow_data": captured_flow,
-    }
+    captured_input = _read(spec["input"], value, state, flow_data)
     resources = {
         child_key: engine.resources[parent_key]
         for child_key, parent_key in (spec.get("resources") or {}).items()
@@ -102,7 +98,15 @@ def capture(
         from orchestrator.errors import MissingResourceError
 
         raise MissingResourceError(engine.id, missing, list(engine.resources.keys()))
-    return to_json_value(captured, f"sub-flow {op.name!r} capture"), resources  # type: ignore[return-value]
+    # Each part is capped where the child keeps it (its input, its state root),
+    # as set_state would cap it there, not by this dict's own wrapping.
+    where = f"sub-flow {op.name!r} capture"
+    captured = {
+        "input": to_json_value(captured_input, where, "$.input"),
+        "state": to_json_value(captured_state, where, "$.state", depth=-1),
+        "flow_data": to_json_value(captured_flow, where, "$.flow_data", depth=-1),
+    }
+    return captured, resources
 
 
 def _new_child(

@@ -17,12 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from orchestrator.errors import (
+    DatabasePathError,
     NetworkFilesystemError,
+    NotADatabaseError,
     SchemaVersionError,
     StorageCorruptError,
     StoreError,
 )
-from orchestrator.store.sqlite_errors import DRIVER_ERRORS, is_busy, translate
+from orchestrator.store.sqlite_errors import (
+    DRIVER_ERRORS,
+    is_busy,
+    is_not_a_database,
+    translate,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -135,9 +142,9 @@ def retry_busy(attempt: Callable[[], _T], budget_s: float = 60.0) -> _T:
 
 def open_connection(settings: ConnectionSettings) -> sqlite3.Connection:
     """Open one connection with every PRAGMA of the battery applied."""
+    _check_path(settings)
     if not settings.read_only:
         _check_filesystem(settings)
-        Path(settings.path).parent.mkdir(parents=True, exist_ok=True)
         target, uri = settings.path, False
     else:
         target, uri = Path(settings.path).absolute().as_uri() + "?mode=ro", True
@@ -150,6 +157,9 @@ def open_connection(settings: ConnectionSettings) -> sqlite3.Connection:
     try:
         conn.execute(f"PRAGMA busy_timeout={int(settings.busy_timeout_ms)}")
         if not settings.read_only:
+            # Before WAL: switching the journal mode rewrites the file header, and
+            # another application's database must be left byte for byte alone.
+            retry_busy(lambda: _refuse_foreign(conn, settings))
             mode = retry_busy(
                 lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0],
             )
@@ -165,11 +175,72 @@ def open_connection(settings: ConnectionSettings) -> sqlite3.Connection:
             conn.execute(f"PRAGMA max_page_count={int(settings.max_page_count)}")
     except DRIVER_ERRORS as error:
         conn.close()
+        if is_not_a_database(error) and not _has_sqlite_header(settings.path):
+            raise NotADatabaseError(
+                settings.path,
+                f"it is not an SQLite file ({_first_bytes(settings.path)})",
+            ) from error
         raise translate(error, f"configuring {settings.path}") from error
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _check_path(settings: ConnectionSettings) -> None:
+    """Refuse a path that cannot be the database, before SQLite creates anything."""
+    path = settings.path
+    if os.path.isdir(path):
+        raise DatabasePathError(
+            path,
+            "the path is a directory, not a database file",
+            f"give the path of a file, e.g. {os.path.join(path, 'triggerlog.db')}",
+        )
+    if os.path.exists(path):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        # A mistyped path must not silently grow directories (and a new log).
+        if os.path.exists(parent):
+            raise DatabasePathError(
+                path, f"{parent} is not a directory", "correct the path"
+            )
+        raise DatabasePathError(
+            path,
+            f"its directory {parent} does not exist",
+            f"create the directory first (mkdir -p {parent}) or correct the path",
+        )
+    if settings.read_only:
+        raise DatabasePathError(
+            path,
+            "no such file",
+            "a read-only store opens an existing database; check the path",
+        )
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _has_sqlite_header(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def _first_bytes(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(24)
+    except OSError as error:
+        return f"it cannot be read: {error.strerror}"
+    if all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head):
+        return f"it holds text starting {head.decode()!r}"
+    return (
+        f"it starts with the bytes {head[:12].hex(' ')}; if it was a triggerlog "
+        "database, its header is damaged: restore it from a backup"
+    )
 
 
 @contextmanager
@@ -194,10 +265,6 @@ def ensure_schema(conn: sqlite3.Connection, settings: ConnectionSettings) -> Non
     if version is not None:
         _check_version(version, settings)
         return
-    if settings.read_only:
-        raise SchemaVersionError(
-            settings.path, "none (not a triggerlog database)", LIB_SCHEMA_VERSION
-        )
 
     def create() -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -232,11 +299,15 @@ def _read_version(conn: sqlite3.Connection, settings: ConnectionSettings) -> str
                     "none (tables without a meta row)",
                     LIB_SCHEMA_VERSION,
                 )
+            _refuse_foreign(conn, settings)
             return None
         row = conn.execute(
             "SELECT value FROM meta WHERE key='schema_version'"
         ).fetchone()
     except DRIVER_ERRORS as error:
+        if isinstance(error, sqlite3.OperationalError) and not is_busy(error):
+            # e.g. another application's own "meta" table without our columns
+            _refuse_foreign(conn, settings, ours=False)
         raise translate(error, f"reading the schema of {settings.path}") from error
     if row is None:
         raise SchemaVersionError(
@@ -251,6 +322,38 @@ def _read_version(conn: sqlite3.Connection, settings: ConnectionSettings) -> str
                 f"{settings.path}: the schema_version row is not text"
             ) from None
     return str(value)
+
+
+_OWN_TABLES = frozenset({"meta", "events", "streams"})
+
+
+def _refuse_foreign(
+    conn: sqlite3.Connection, settings: ConnectionSettings, *, ours: bool = True
+) -> None:
+    """Refuse a database holding another application's schema (never add ours to it).
+
+    ``ours=False``: a table named like ours was found not to be ours. An empty
+    database is where a new log goes; opened read-only it has nothing to read.
+    """
+    names = sorted(
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite!_%' ESCAPE '!'"
+        )
+    )
+    if names and (not ours or _OWN_TABLES.isdisjoint(names)):
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        raise NotADatabaseError(
+            settings.path,
+            "it is an SQLite database of another application "
+            f"(tables: {', '.join(names[:10])}{more})",
+            names,
+        )
+    if not names and settings.read_only:
+        raise NotADatabaseError(
+            settings.path, "it is an empty SQLite database (it has no tables)"
+        )
 
 
 def _check_version(found: str, settings: ConnectionSettings) -> None:

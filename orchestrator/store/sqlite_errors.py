@@ -13,7 +13,7 @@ from orchestrator.errors import (
     StoreError,
 )
 
-__all__ = ["DRIVER_ERRORS", "is_busy", "translate"]
+__all__ = ["DRIVER_ERRORS", "is_busy", "is_not_a_database", "translate"]
 
 # What a driver call may raise. Python's sqlite3 raises a bare UnicodeDecodeError
 # when SQLite's own error message quotes damaged text (e.g. a flipped bit in the
@@ -26,6 +26,7 @@ _SQLITE_READONLY = 8
 _SQLITE_IOERR = 10
 _SQLITE_CORRUPT = 11
 _SQLITE_FULL = 13
+_SQLITE_CANTOPEN = 14
 _SQLITE_NOTADB = 26
 
 
@@ -39,6 +40,11 @@ def is_busy(error: BaseException) -> bool:
     if not isinstance(error, sqlite3.Error):
         return False
     return _primary_code(error) in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def is_not_a_database(error: BaseException) -> bool:
+    """True for SQLITE_NOTADB: the file does not read as an SQLite database."""
+    return isinstance(error, sqlite3.Error) and _primary_code(error) == _SQLITE_NOTADB
 
 
 def translate(error: sqlite3.Error | UnicodeDecodeError, where: str) -> StoreError:
@@ -65,15 +71,27 @@ def translate(error: sqlite3.Error | UnicodeDecodeError, where: str) -> StoreErr
             f"{text}. The database cannot be written (read-only file, directory "
             "or mode=ro open); nothing was written."
         )
-    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+    if code == _SQLITE_CORRUPT:
         return StorageCorruptError(
             f"{text}. The database file is damaged; restore it from a backup "
             "(take backups with Connection.backup or VACUUM INTO)."
+        )
+    if code == _SQLITE_NOTADB:
+        # Opening a store tells a file that is not SQLite at all apart (see
+        # sqlite_connection); here the file's header was readable before.
+        return StorageCorruptError(
+            f"{text}. The file no longer reads as an SQLite database: its header "
+            "is damaged or the file was replaced; restore it from a backup."
         )
     if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
         return StoreBusyError(
             f"{text}. Other processes kept the database locked beyond the retry "
             "budget; check for a stuck writer or raise busy_timeout."
+        )
+    if code == _SQLITE_CANTOPEN:
+        return StoreError(
+            f"{text}. SQLite cannot open the file: check that its directory exists "
+            "and that this user may read (and, to write, create files in) it."
         )
     if isinstance(error, sqlite3.DataError):
         return StoreError(

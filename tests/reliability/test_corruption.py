@@ -17,6 +17,7 @@ import pytest
 
 from orchestrator.errors import (
     CorruptEventError,
+    NotADatabaseError,
     ReplayError,
     StorageCorruptError,
     StoreError,
@@ -293,9 +294,11 @@ def test_an_index_entry_pointing_at_another_stream_is_detected(db) -> None:
 
 
 def test_garbage_instead_of_a_database(tmp_path) -> None:
+    # Without the SQLite header the file may never have been a database: it is
+    # "not a database", whose message also covers a damaged header.
     path = tmp_path / "garbage.db"
     path.write_bytes(os.urandom(8192))
-    with pytest.raises(StorageCorruptError):
+    with pytest.raises(NotADatabaseError, match="header is damaged"):
         SQLiteEventStore(path)
 
 

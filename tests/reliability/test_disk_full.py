@@ -15,6 +15,7 @@ import asyncio
 import orjson
 import pytest
 
+from orchestrator import TriggerFlow, TriggerFlowRuntimeData
 from orchestrator.errors import StorageFullError, StorageIOError, StoreError
 from orchestrator.store import AppendRequest, NewEvent, SQLiteEventStore
 from tests.reliability.helpers import integrity, run_python
@@ -96,6 +97,39 @@ def test_more_room_after_a_reopen(full_store, db_path, clock) -> None:
     finally:
         roomy.close()
     assert integrity(db_path) == "ok"
+
+
+async def test_a_flow_on_a_full_disk_raises_storage_full_error(db_path, clock) -> None:
+    """durability.md promises StorageFullError: the runtime's "the log refused a
+    write" error keeps the class (and the store's error as its cause)."""
+    store = SQLiteEventStore(db_path, clock=clock, max_page_count=30)
+    flow = TriggerFlow(name="full", store=store)
+
+    async def fill(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("blob", "x" * BIG)
+
+    flow.when("go").to(fill)
+    execution = flow.create_execution(auto_close=False)
+    await execution.async_start(None)
+    with pytest.raises(StorageFullError) as caught:
+        await execution.async_emit("go")
+    error = caught.value
+    assert f"execution {execution.id!r}" in str(error)
+    assert "database or disk is full" in str(error)
+    assert isinstance(error.__cause__, StorageFullError)
+    with pytest.raises(StorageFullError):
+        await execution.async_close()
+    store.close()
+    # With room again, the execution is rebuilt from what the log holds.
+    roomy = SQLiteEventStore(db_path, clock=clock)
+    try:
+        again = TriggerFlow(name="full", store=roomy)
+        again.when("go").to(fill)
+        rebuilt = again.get_execution(execution.id)
+        assert rebuilt.get_state("blob") is None
+        await rebuilt.async_close()
+    finally:
+        roomy.close()
 
 
 FSIZE_CHILD = r"""

@@ -102,7 +102,7 @@ def test_filesystem_type_without_mountinfo(tmp_path) -> None:
 )
 def test_network_filesystems_are_refused(tmp_path, monkeypatch, fs: str) -> None:
     monkeypatch.setattr(conn_module, "filesystem_type", lambda path, *a: fs)
-    path = tmp_path / "sub" / "flows.db"
+    path = tmp_path / "flows.db"
     with pytest.raises(NetworkFilesystemError) as caught:
         SQLiteEventStore(path)
     message = str(caught.value)

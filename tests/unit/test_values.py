@@ -19,6 +19,7 @@ from hypothesis import given
 
 from orchestrator.errors import OrchestratorError, PayloadError
 from orchestrator.events import to_json_value
+from orchestrator.events.values import MAX_VALUE_DEPTH
 from tests.unit.test_codec import json_values
 
 
@@ -169,3 +170,46 @@ def test_float_subclasses_are_checked_too() -> None:
     assert type(to_json_value(Money(1.5))) is float
     with pytest.raises(PayloadError):
         to_json_value({"m": Money("nan")})
+
+
+def _nested(levels: int) -> Any:
+    value: Any = "leaf"
+    for i in range(levels):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+def test_values_nest_at_most_max_value_depth() -> None:
+    assert to_json_value(_nested(MAX_VALUE_DEPTH)) == _nested(MAX_VALUE_DEPTH)
+    with pytest.raises(PayloadError) as caught:
+        to_json_value(_nested(MAX_VALUE_DEPTH + 1), "state.set('k')")
+    assert f"more than {MAX_VALUE_DEPTH} lists/dicts" in str(caught.value)
+    assert caught.value.where == "state.set('k')"
+    # containers the value already sits in count: set_state("a.b", v), append_state
+    with pytest.raises(PayloadError):
+        to_json_value(_nested(MAX_VALUE_DEPTH), depth=1)
+    with pytest.raises(PayloadError):
+        to_json_value("scalar", depth=MAX_VALUE_DEPTH + 1)
+    assert to_json_value("scalar", depth=MAX_VALUE_DEPTH) == "scalar"
+
+
+def test_absurd_nesting_is_a_payload_error_not_a_recursion_error() -> None:
+    with pytest.raises(PayloadError) as caught:
+        to_json_value(_nested(10_000))
+    assert len(caught.value.path) <= 40  # the path is shortened in the message
+    looped: list[Any] = []
+    looped.append(looped)
+    with pytest.raises(PayloadError):
+        to_json_value(looped)
+    with pytest.raises(PayloadError):
+        to_json_value(OrderedDict(a=_nested(MAX_VALUE_DEPTH)))
+
+
+def test_dataclasses_count_as_one_level() -> None:
+    @dataclasses.dataclass
+    class Box:
+        inner: Any
+
+    assert to_json_value(Box(_nested(MAX_VALUE_DEPTH - 1)))
+    with pytest.raises(PayloadError):
+        to_json_value(Box(_nested(MAX_VALUE_DEPTH)))

@@ -91,7 +91,15 @@ async def test_the_flow_stream_survives_a_refused_flow_id(make_flow: Any) -> Non
 
 @pytest.mark.parametrize(
     "good",
-    ["a", "order-42", "A.b_c-9", "x" * 128, "c0123", "c0123456789abcdeF", "C" + "0" * 16],
+    [
+        "a",
+        "order-42",
+        "A.b_c-9",
+        "x" * 128,
+        "c0123",
+        "c0123456789abcdeF",
+        "C" + "0" * 16,
+    ],
 )
 async def test_ordinary_ids_are_accepted(make_flow: Any, good: str) -> None:
     flow = build(make_flow)

@@ -18,6 +18,7 @@ __all__ = [
     "CHILD_ID_PATTERN",
     "EXECUTION_ID_MAX_LENGTH",
     "check_execution_id",
+    "child_execution_id",
     "derive_id",
     "execution_id_problem",
     "is_child_id",
@@ -62,6 +63,11 @@ def check_execution_id(value: object) -> str:
     if problem is not None or not isinstance(value, str):
         raise ExecutionIdError(value, problem or "not a string")
     return value
+
+
+def child_execution_id(parent_id: str, run_id: str) -> str:
+    """The id of the child a sub-flow run starts: derived, so a re-run finds it."""
+    return derive_id("c", parent_id, run_id)
 
 
 def is_child_id(value: str) -> bool:

@@ -214,7 +214,7 @@ _JUNK = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)
 @given(data=st.data())
 def test_any_tampering_is_refused_with_nothing_written_or_loads_cleanly(
     tmp_path_factory: Any, data: Any

@@ -177,6 +177,13 @@ def prepare_history(
     unknown or undecodable events), so a caller can refuse a bad file before it
     opens (or creates) a database.
     """
+    if up_to_position is not None and (
+        isinstance(up_to_position, bool) or not isinstance(up_to_position, int)
+    ):
+        raise HistoryFormatError(
+            f"up_to_position must be an event position (int) or None, got "
+            f"{up_to_position!r}"
+        )
     execution_id, streams = _parse(history)
     requests = []
     for stream in streams:
@@ -263,12 +270,18 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
         if not isinstance(events, list):
             raise bad(f"stream {sid!r} has no events list")
         for expected, event in enumerate(events, start=1):
-            if not isinstance(event, dict) or event.get("seq") != expected:
+            if not isinstance(event, dict) or type(event.get("seq")) is not int:
+                raise bad(f"stream {sid!r}: event #{expected} has no integer seq")
+            if event["seq"] != expected:
                 raise bad(f"stream {sid!r}: event #{expected} is not at seq {expected}")
             if not isinstance(event.get("type"), str) or "data" not in event:
                 raise bad(f"stream {sid!r} seq {expected}: needs type and data")
             position, created_at = event.get("position"), event.get("created_at")
-            if not isinstance(position, int) or not isinstance(created_at, int | float):
+            if (
+                type(position) is not int
+                or isinstance(created_at, bool)
+                or not isinstance(created_at, int | float)
+            ):
                 raise bad(f"stream {sid!r} seq {expected}: needs position, created_at")
     check_tree(execution_id, streams)
     return execution_id, streams

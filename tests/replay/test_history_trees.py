@@ -275,3 +275,17 @@ def test_any_tampering_is_typed_and_writes_nothing_or_imports_a_foldable_tree(
                 read_view(opened, info.stream_id)
     finally:
         opened.close()
+
+
+def test_bad_cut_and_boolean_numbers_are_format_errors(store: EventStore) -> None:
+    with pytest.raises(HistoryFormatError, match="up_to_position"):
+        import_history(store, _history(), up_to_position="10")  # type: ignore[arg-type]
+    history = _history()
+    history["streams"][0]["events"][0]["seq"] = True  # == 1 in Python
+    with pytest.raises(HistoryFormatError, match="integer seq"):
+        import_history(store, history)
+    history = _history()
+    history["streams"][0]["events"][0]["position"] = False
+    with pytest.raises(HistoryFormatError, match="position"):
+        import_history(store, history)
+    assert _contents(store) == ([], [])

@@ -3,7 +3,7 @@
 Issue 11 item 1: ``create_execution(execution_id="flow:<name>")`` (or a ``load()``
 of a save with that id) appended the execution's events into the flow's own
 stream, and every later flow_data read of that flow raised CorruptEventError.
-The rules (docs/api.md §3.1): 1-128 ASCII letters, digits, ``-``, ``_``, ``.``,
+The rules (docs/api.md §2.6, "Execution id rules"): 1-128 ASCII letters, digits, ``-``, ``_``, ``.``,
 starting with a letter or digit, and not the sub-flow child form ``c`` + 16 hex.
 """
 

@@ -4,6 +4,7 @@ The tree::
 
     OrchestratorError
     ├── FlowDefinitionError (ValueError)   bad wiring, unregistered handler, bad path
+    ├── ExecutionIdError (ValueError)      an execution id outside the allowed form
     ├── SnapshotContractError (ValueError) save()/load() contract: kind, version, ...
     │   └── DefinitionMismatchError        stored fingerprint != current definition
     ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle
@@ -55,6 +56,7 @@ __all__ = [
     "DatabasePathError",
     "DefinitionMismatchError",
     "ExecutionCancelledError",
+    "ExecutionIdError",
     "ExecutionNotFoundError",
     "FlowDefinitionError",
     "HistoryFormatError",
@@ -99,6 +101,19 @@ class OrchestratorError(Exception):
 
 class FlowDefinitionError(OrchestratorError, ValueError):
     """The flow definition is invalid: raised while wiring, never while running."""
+
+
+class ExecutionIdError(OrchestratorError, ValueError):
+    """An execution id that could collide with another stream namespace, or is not text."""
+
+    def __init__(self, execution_id: object, reason: str) -> None:
+        self.execution_id = execution_id
+        self.reason = reason
+        super().__init__(
+            f"execution id {execution_id!r} is refused: {reason}. Use 1-128 ASCII "
+            "letters, digits, '-', '_' or '.', starting with a letter or digit "
+            "(or pass no id for a random one); nothing was written."
+        )
 
 
 class SnapshotContractError(OrchestratorError, ValueError):

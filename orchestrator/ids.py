@@ -9,9 +9,70 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 
-__all__ = ["derive_id", "new_execution_id", "new_owner_id"]
+from orchestrator.errors import ExecutionIdError
+
+__all__ = [
+    "CHILD_ID_PATTERN",
+    "EXECUTION_ID_MAX_LENGTH",
+    "check_execution_id",
+    "child_execution_id",
+    "derive_id",
+    "execution_id_problem",
+    "is_child_id",
+    "new_execution_id",
+    "new_owner_id",
+]
+
+EXECUTION_ID_MAX_LENGTH = 128
+# No ':' and no '/': flow streams are "flow:<name>" and "flow:<name>/<child id>",
+# and step keys and child interrupt ids join ids with ':', so an execution id
+# can never spell one of them.
+_EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# derive_id("c", parent, run): the ids of sub-flow children, which share the
+# execution namespace; a chosen id of this form could take a future child's place.
+CHILD_ID_PATTERN = re.compile(r"c[0-9a-f]{16}")
+
+
+def execution_id_problem(value: object) -> str | None:
+    """Why ``value`` cannot be the id of a (root) execution, or None if it can.
+
+    The one rule every entry point applies (create_execution, load(), history
+    import): each wraps the reason in its own typed error.
+    """
+    if not isinstance(value, str):
+        return f"an execution id must be a string, not {type(value).__name__}"
+    if not value:
+        return "an execution id cannot be empty"
+    if len(value) > EXECUTION_ID_MAX_LENGTH:
+        return f"it is {len(value)} characters long (at most {EXECUTION_ID_MAX_LENGTH})"
+    if _EXECUTION_ID.fullmatch(value) is None:
+        if value.startswith("flow:"):
+            return "'flow:' names the flow-data streams of the store"
+        return "it has a character outside [A-Za-z0-9._-] or does not start with a letter or digit"
+    if is_child_id(value):
+        return "'c' + 16 hex digits is the form of a sub-flow child id"
+    return None
+
+
+def check_execution_id(value: object) -> str:
+    """``value`` if it is a valid execution id, else :class:`ExecutionIdError`."""
+    problem = execution_id_problem(value)
+    if problem is not None or not isinstance(value, str):
+        raise ExecutionIdError(value, problem or "not a string")
+    return value
+
+
+def child_execution_id(parent_id: str, run_id: str) -> str:
+    """The id of the child a sub-flow run starts: derived, so a re-run finds it."""
+    return derive_id("c", parent_id, run_id)
+
+
+def is_child_id(value: str) -> bool:
+    """True if ``value`` has the form of a derived sub-flow child id."""
+    return CHILD_ID_PATTERN.fullmatch(value) is not None
 
 
 def new_execution_id() -> str:

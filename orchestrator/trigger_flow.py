@@ -20,7 +20,7 @@ from orchestrator.flow.chunk import TriggerFlowChunk, callable_name
 from orchestrator.flow.definition import FlowDefinition
 from orchestrator.flow.operators import START, OperatorKind
 from orchestrator.flow.process import TriggerFlowProcess
-from orchestrator.ids import new_execution_id
+from orchestrator.ids import check_execution_id, new_execution_id
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
@@ -332,6 +332,8 @@ class TriggerFlow(TriggerFlowProcess):
             raise ValueError(
                 f"concurrency must be a positive int or None, got {concurrency!r}"
             )
+        if execution_id is not None:
+            check_execution_id(execution_id)
         return self._new_execution(
             auto_close=auto_close,
             runtime_resources=runtime_resources,

@@ -19,6 +19,7 @@ PINNED = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionIdError",
     "ExecutionNotFoundError",
     "ExecutionStatus",
     "ExecutionSummary",

@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from orchestrator.events.values import JsonValue
 
-__all__ = ["FlowStateView", "flow_stream_id"]
+__all__ = ["FlowStateView", "child_flow_stream_id", "flow_stream_id"]
 
 
 def flow_stream_id(flow_name: str) -> str:
     """The stream that holds the flow-shared data of ``flow_name``."""
     return f"flow:{flow_name}"
+
+
+def child_flow_stream_id(flow_name: str, child_id: str) -> str:
+    """The isolated flow-data stream of sub-flow child ``child_id`` of ``flow_name``."""
+    return f"flow:{flow_name}/{child_id}"
 
 
 @dataclass(slots=True)

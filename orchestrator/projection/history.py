@@ -21,14 +21,26 @@ import orjson
 
 from orchestrator.errors import (
     ConcurrencyError,
+    CorruptEventError,
     ExecutionNotFoundError,
     HistoryFormatError,
+    OrchestratorError,
 )
 from orchestrator.events.codec import decode
 from orchestrator.events.execution import SnapshotTaken
 from orchestrator.projection.execution import ExecutionView
-from orchestrator.projection.flow_state import flow_stream_id
-from orchestrator.projection.projector import apply
+from orchestrator.projection.flow_state import (
+    FlowStateView,
+    child_flow_stream_id,
+    flow_stream_id,
+)
+from orchestrator.projection.history_tree import (
+    HISTORY_FORMAT,
+    check_folded,
+    check_tree,
+    format_error,
+)
+from orchestrator.projection.projector import apply, apply_flow
 from orchestrator.projection.summary import EXECUTION_KINDS
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
@@ -44,7 +56,6 @@ __all__ = [
     "write_history",
 ]
 
-HISTORY_FORMAT = "triggerlog.history/1"
 _SNAPSHOT_TYPE = SnapshotTaken.type_name
 
 
@@ -63,8 +74,14 @@ def export_history(
         raise ExecutionNotFoundError(execution_id, store.url)
     infos = _descendants(store, root)
     flows = sorted({i.flow_name for i in infos if i.flow_name is not None})
-    for name in flows:
-        info = store.get_stream(flow_stream_id(name))
+    # A child's flow data is isolated on a stream of its own: part of its tree.
+    flow_ids = [flow_stream_id(name) for name in flows] + [
+        child_flow_stream_id(i.flow_name, i.stream_id)
+        for i in infos
+        if i.kind == "child" and i.flow_name is not None
+    ]
+    for stream_id in flow_ids:
+        info = store.get_stream(stream_id)
         if info is not None:
             infos.append(info)
     streams = [_export_stream(store, info) for info in infos]
@@ -160,6 +177,13 @@ def prepare_history(
     unknown or undecodable events), so a caller can refuse a bad file before it
     opens (or creates) a database.
     """
+    if up_to_position is not None and (
+        isinstance(up_to_position, bool) or not isinstance(up_to_position, int)
+    ):
+        raise HistoryFormatError(
+            f"up_to_position must be an event position (int) or None, got "
+            f"{up_to_position!r}"
+        )
     execution_id, streams = _parse(history)
     requests = []
     for stream in streams:
@@ -180,21 +204,39 @@ def prepare_history(
 
 def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequest:
     stream_id = stream["stream_id"]
-    # An execution's index status is its fold's, as the runtime would have written.
+    # An execution's index status is its fold's, as the runtime would have written;
+    # a flow stream is folded too, so an event that cannot apply is refused now.
     view = ExecutionView(stream_id) if stream["kind"] in EXECUTION_KINDS else None
+    flow_view = FlowStateView(str(stream.get("flow_name"))) if view is None else None
     new_events = []
     snapshot_index = None
     for index, raw in enumerate(events):
-        data = orjson.dumps(raw["data"])
+        seq = raw["seq"]
+        try:
+            data = orjson.dumps(raw["data"])
+        except TypeError as error:  # orjson.JSONEncodeError: a set, bytes, 2**70...
+            raise format_error(
+                f"stream {stream_id!r} seq {seq}: data is not JSON ({error})"
+            ) from None
         created_at = float(raw["created_at"])
-        event = decode(
-            raw["type"], data, stream_id, raw["seq"]
-        )  # refuse before writing
-        if view is not None:
-            apply(view, event, raw["seq"], created_at)
+        event = decode(raw["type"], data, stream_id, seq)  # refuse before writing
+        try:
+            if view is not None:
+                apply(view, event, seq, created_at)
+            elif flow_view is not None:
+                apply_flow(flow_view, event, seq)
+        except OrchestratorError:
+            raise
+        except (TypeError, KeyError, ValueError, AttributeError, IndexError) as error:
+            # The fold trusts decoded payloads; a hand-edited one must not get in.
+            raise CorruptEventError(
+                stream_id, seq, f"{raw['type']} does not fold ({error!r})"
+            ) from None
         new_events.append(NewEvent(raw["type"], data, created_at))
         if raw["type"] == _SNAPSHOT_TYPE:
             snapshot_index = index
+    if view is not None:
+        check_folded(stream, view)
     status = view.status if view is not None else "open"
     meta = StreamMeta(
         stream["kind"], stream.get("flow_name"), stream.get("parent_id"), status
@@ -209,12 +251,7 @@ def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequ
 
 
 def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
-    def bad(what: str) -> HistoryFormatError:
-        return HistoryFormatError(
-            f"not a {HISTORY_FORMAT} document: {what}; export one with "
-            "export_history() or `triggerlog export`"
-        )
-
+    bad = format_error
     if not isinstance(history, dict):
         raise bad(f"expected an object, found {type(history).__name__}")
     if history.get("format") != HISTORY_FORMAT:
@@ -233,11 +270,18 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
         if not isinstance(events, list):
             raise bad(f"stream {sid!r} has no events list")
         for expected, event in enumerate(events, start=1):
-            if not isinstance(event, dict) or event.get("seq") != expected:
+            if not isinstance(event, dict) or type(event.get("seq")) is not int:
+                raise bad(f"stream {sid!r}: event #{expected} has no integer seq")
+            if event["seq"] != expected:
                 raise bad(f"stream {sid!r}: event #{expected} is not at seq {expected}")
             if not isinstance(event.get("type"), str) or "data" not in event:
                 raise bad(f"stream {sid!r} seq {expected}: needs type and data")
             position, created_at = event.get("position"), event.get("created_at")
-            if not isinstance(position, int) or not isinstance(created_at, int | float):
+            if (
+                type(position) is not int
+                or isinstance(created_at, bool)
+                or not isinstance(created_at, int | float)
+            ):
                 raise bad(f"stream {sid!r} seq {expected}: needs position, created_at")
+    check_tree(execution_id, streams)
     return execution_id, streams

@@ -28,6 +28,7 @@ from orchestrator.projection.execution import (
 )
 from orchestrator.projection.flow_state import FlowStateView
 from orchestrator.projection.paths import append_path, copy_json, delete_path, set_path
+from orchestrator.projection.view_contract import view_problem
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -462,6 +463,11 @@ def _definition_changed(
 def _snapshot(
     view: ExecutionView, e: ev_exec.SnapshotTaken, seq: int, at: float
 ) -> None:
+    problem = view_problem(e.view)
+    if problem is not None:
+        # from_json trusts its input: a damaged view would surface as a bare
+        # TypeError somewhere later.
+        raise CorruptEventError(view.execution_id, seq, f"snapshot view {problem}")
     restored = ExecutionView.from_json(e.view)
     for name in ExecutionView.__slots__:
         setattr(view, name, getattr(restored, name))

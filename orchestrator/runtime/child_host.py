@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.projection.flow_state import child_flow_stream_id
 from orchestrator.runtime.flow_data import FlowDataService
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class ChildHost:
         self._flow = child_flow
         self._engines: list[ExecutionEngine] = []
         self._flow_data = FlowDataService(
-            self, stream_id=f"flow:{child_flow.name}/{child_id}"
+            self, stream_id=child_flow_stream_id(child_flow.name, child_id)
         )
 
     @property

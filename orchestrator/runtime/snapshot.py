@@ -15,9 +15,8 @@ from orchestrator.errors import (
     DefinitionMismatchError,
     LifecycleError,
     MissingResourceError,
-    SnapshotContractError,
 )
-from orchestrator.events.codec import encode, loads
+from orchestrator.events.codec import encode
 from orchestrator.events.execution import ExecutionCreated, SnapshotTaken
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.paths import copy_json
@@ -26,6 +25,12 @@ from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.rebuild import rebuild_view
 from orchestrator.runtime.resources import RuntimeResources
+from orchestrator.runtime.snapshot_contract import (
+    SNAPSHOT_KIND,
+    SNAPSHOT_SCHEMA_VERSION,
+    SavedExecution,
+    check_saved,
+)
 from orchestrator.store.base import AppendRequest, NewEvent
 
 if TYPE_CHECKING:
@@ -37,9 +42,6 @@ __all__ = [
     "load_execution",
     "save_execution",
 ]
-
-SNAPSHOT_KIND = "triggerflow.execution_snapshot"
-SNAPSHOT_SCHEMA_VERSION = 2
 
 
 def save_execution(
@@ -106,34 +108,6 @@ def _thread_id() -> int:
     return threading.get_ident()
 
 
-def _validate(saved: dict[str, Any] | str) -> dict[str, Any]:
-    if isinstance(saved, str):
-        try:
-            saved = loads(saved)
-        except ValueError as error:
-            raise SnapshotContractError(
-                f"load(): the saved execution is not JSON ({error})"
-            ) from None
-    if not isinstance(saved, dict):
-        raise SnapshotContractError(
-            f"load(): expected the dict save() returned, got {type(saved).__name__}"
-        )
-    if saved.get("kind") != SNAPSHOT_KIND:
-        raise SnapshotContractError(
-            f"load(): kind is {saved.get('kind')!r}, expected {SNAPSHOT_KIND!r}; pass the "
-            "dict returned by execution.save()"
-        )
-    if saved.get("schema_version") != SNAPSHOT_SCHEMA_VERSION:
-        raise SnapshotContractError(
-            f"load(): schema_version {saved.get('schema_version')!r} is not supported "
-            f"(this build reads {SNAPSHOT_SCHEMA_VERSION})"
-        )
-    for key in ("execution_id", "flow_name", "flow_definition_fingerprint", "view"):
-        if key not in saved:
-            raise SnapshotContractError(f"load(): the saved execution has no {key!r}")
-    return saved
-
-
 def load_execution(
     handle: TriggerFlowExecution,
     saved: dict[str, Any] | str,
@@ -142,36 +116,42 @@ def load_execution(
     allow_definition_change: bool,
 ) -> None:
     """Rebind ``handle`` to the saved execution."""
-    saved = _validate(saved)
     fresh = handle._engine
     host = fresh.host
+    # The whole document first: a refused load writes nothing and leaves the
+    # fresh handle as it was.
+    record = check_saved(saved, flow_name=host.name)
     if fresh.view.started_at is not None or fresh.view.last_seq > 1:
         raise LifecycleError(
             f"load(): execution {fresh.id!r} already ran; call load() on a fresh "
             "flow.create_execution(...) handle"
         )
-    execution_id = str(saved["execution_id"])
+    execution_id = record.execution_id
     current = host.definition.fingerprint
-    if saved["flow_definition_fingerprint"] != current and not allow_definition_change:
-        recorded = host.flow_data.view.definitions.get(
-            saved["flow_definition_fingerprint"]
-        )
+    if record.fingerprint != current and not allow_definition_change:
+        recorded = host.flow_data.view.definitions.get(record.fingerprint)
         difference = (
             host.definition.first_difference(recorded)
             if recorded is not None
             else "the saved definition is not recorded in this store"
         )
         raise DefinitionMismatchError(
-            execution_id, saved["flow_definition_fingerprint"], current, difference
+            execution_id, record.fingerprint, current, difference
+        )
+    injected = fresh.resources.own()
+    if runtime_resources:
+        injected.update(runtime_resources)
+    live = {e.id: e for e in host.live_engines()}.get(execution_id)
+    in_store = live is not None or host.store.get_stream(execution_id) is not None
+    if not in_store:
+        # Checked before the import, so a missing resource writes nothing.
+        _check_resources(
+            execution_id, record.view, RuntimeResources(host.flow_resources, injected)
         )
     fresh.discard_unwritten()
     host_forget = getattr(host, "forget_engine", None)
     if host_forget is not None:
         host_forget(fresh)
-    injected = fresh.resources.own()
-    if runtime_resources:
-        injected.update(runtime_resources)
-    live = {e.id: e for e in host.live_engines()}.get(execution_id)
     if live is not None:
         # Loaded into the flow object that still runs it: the new handle's
         # resources are the ones to use from now on, checked like any load.
@@ -181,12 +161,12 @@ def load_execution(
         live.resources.replace_local(injected)
         handle._rebind(live)
         return
-    if host.store.get_stream(execution_id) is not None:
+    if in_store:
         view = rebuild_view(
             host, execution_id, allow_definition_change=allow_definition_change
         )
     else:
-        view = _import(host.store, execution_id, saved, host.clock.now())
+        view = _import(host.store, record, host.clock.now())
     resources = fresh.resources
     if runtime_resources:
         resources.update_local(runtime_resources)
@@ -211,12 +191,10 @@ def _check_resources(
         raise MissingResourceError(execution_id, missing, list(resources.keys()))
 
 
-def _import(
-    store: Any, execution_id: str, saved: dict[str, Any], now: float
-) -> ExecutionView:
+def _import(store: Any, record: SavedExecution, now: float) -> ExecutionView:
     """Write the saved view as a new stream: ExecutionCreated then a snapshot."""
-    source = ExecutionView.from_json(saved["view"])
-    source.execution_id = execution_id
+    source = record.view
+    execution_id = record.execution_id
     created = ExecutionCreated(
         flow_name=source.flow_name,
         fingerprint=source.fingerprint,

@@ -23,7 +23,7 @@ from orchestrator.events.sub_flow import (
     SubFlowWaiting,
 )
 from orchestrator.events.values import copy_json, to_json_value
-from orchestrator.ids import derive_id
+from orchestrator.ids import child_execution_id, derive_id
 from orchestrator.projection.execution import (
     ExecutionStatus,
     ExecutionView,
@@ -60,7 +60,7 @@ __all__ = [
 
 def child_id_for(parent_id: str, run_id: str) -> str:
     """The child of a sub-flow run: derived, so a re-run finds the same child."""
-    return derive_id("c", parent_id, run_id)
+    return child_execution_id(parent_id, run_id)
 
 
 def _read(source: list[str], value: Any, state: Any, flow_data: Any) -> Any:

@@ -374,7 +374,11 @@ class ExecutionEngine(ExecutionJournal):
         self._cascade_waiters.setdefault(cascade, []).append(waiter)
         try:
             await waiter
-        except OrchestratorError:
+        except OrchestratorError as error:
+            # A store or lifecycle error is not the chunk's; a chunk failure the
+            # library typed (a stray cancellation, a pause not returned) is.
+            if error is self.first_error:
+                self.error_observed = True
             raise
         except Exception:
             self.error_observed = True

@@ -14,7 +14,8 @@ The tree::
     │   ├── InterruptNotWaitingError (ValueError)
     │   ├── ResumeConflictError (ValueError)
     │   ├── ResumeValueError (ValueError)  the value does not match the schema
-    │   └── PauseNotAllowedError (RuntimeError)
+    │   ├── PauseNotAllowedError (RuntimeError)
+    │   └── PauseNotReturnedError          a chunk paused but returned something else
     ├── MissingResourceError (KeyError)    a runtime resource was not injected
     ├── PayloadError (TypeError)           a value that is not JSON
     ├── StoreError                         storage failures, translated at the backend
@@ -64,6 +65,7 @@ __all__ = [
     "NondeterminismError",
     "OrchestratorError",
     "PauseNotAllowedError",
+    "PauseNotReturnedError",
     "PayloadError",
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
@@ -189,6 +191,30 @@ class ResumeValueError(InterruptError, ValueError):
 
 class PauseNotAllowedError(InterruptError, RuntimeError):
     """pause_for was called where nobody holds a handle to resume it."""
+
+
+class PauseNotReturnedError(InterruptError):
+    """A chunk called pause_for but returned something other than its pause signal."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        chunk: str,
+        interrupt_ids: list[str],
+        returned: str,
+    ) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.interrupt_ids = interrupt_ids
+        self.returned = returned
+        super().__init__(
+            f"execution {execution_id!r}: chunk {chunk!r} called pause_for (interrupt "
+            f"{', '.join(map(repr, interrupt_ids))}) but returned {returned} instead of "
+            "the pause signal, so its branch could neither wait nor continue. Return "
+            "the result: `return await data.async_pause_for(...)` (in a sync handler "
+            "`return data.pause_for(...)`). The interrupt was cancelled and this "
+            "chunk run failed."
+        )
 
 
 class MissingResourceError(OrchestratorError, KeyError):

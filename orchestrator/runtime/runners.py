@@ -206,6 +206,8 @@ async def _run_chunk(
         if data.is_pause_result(result):
             data.complete_paused(result)
             return
+        if data.fail_unreturned_pause(result):
+            return
         try:
             value = to_json_value(result, f"chunk {op.name!r} return value")
         except PayloadError as error:

@@ -7,7 +7,8 @@ The tree::
     ├── SnapshotContractError (ValueError) save()/load() contract: kind, version, ...
     │   └── DefinitionMismatchError        stored fingerprint != current definition
     ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle
-    │   └── ExecutionCancelledError        the execution was cancelled
+    │   ├── ExecutionCancelledError        the execution was cancelled
+    │   └── ExecutionStoppedError          a chunk raised KeyboardInterrupt/SystemExit
     ├── ChunkError                         a chunk raised; carries the recorded error
     ├── ChunkTimeoutError (TimeoutError)   a chunk attempt ran past its timeout
     ├── InterruptError
@@ -54,6 +55,7 @@ __all__ = [
     "DefinitionMismatchError",
     "ExecutionCancelledError",
     "ExecutionNotFoundError",
+    "ExecutionStoppedError",
     "FlowDefinitionError",
     "HistoryFormatError",
     "InterruptError",
@@ -131,6 +133,29 @@ class LifecycleError(OrchestratorError, RuntimeError):
 
 class ExecutionCancelledError(LifecycleError):
     """The execution was cancelled; further work on it is refused."""
+
+
+class ExecutionStoppedError(LifecycleError):
+    """A chunk raised KeyboardInterrupt or SystemExit: this process stopped running it.
+
+    Not a failure of the chunk, nor of the store: the exception goes on to stop
+    the program, nothing is recorded after it, and the log still holds the
+    execution with that chunk's run pending, so rebuilding it runs the chunk again.
+    """
+
+    def __init__(self, execution_id: str, chunk: str, run_id: str, raised: str) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.run_id = run_id
+        self.raised = raised
+        super().__init__(
+            f"execution {execution_id!r} stopped in this process: chunk {chunk!r} "
+            f"(run {run_id}) raised {raised}, which stops the program instead of "
+            "failing the chunk. The store is fine and the log intact: nothing was "
+            "recorded after it, and that run is still pending there. To continue, "
+            f"rebuild the execution from the log with flow.get_execution({execution_id!r}) "
+            "or flow.recover(): the chunk runs again."
+        )
 
 
 class ChunkError(OrchestratorError):

@@ -166,6 +166,8 @@ class TriggerFlowExecution:
                 engine.error_observed = True
                 await self._close("failed", None, "cancel", True)
             raise
+        # KeyboardInterrupt / SystemExit propagate untouched: the program stops,
+        # and the log keeps the execution open for recovery.
         if view.auto_close and self._quiescent_closable():
             await engine.wait_idle()
             if self._quiescent_closable():
@@ -180,6 +182,8 @@ class TriggerFlowExecution:
         short; a failure of it (the store) is reported by the next call on the
         execution, while the caller gets its CancelledError.
         """
+        if self._engine.stopped is not None:
+            return
         with contextlib.suppress(Exception):
             await asyncio.shield(
                 self._cancel("the task awaiting async_start was cancelled")

@@ -8,14 +8,16 @@ The tree::
     ├── SnapshotContractError (ValueError) save()/load() contract: kind, version, ...
     │   └── DefinitionMismatchError        stored fingerprint != current definition
     ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle
-    │   └── ExecutionCancelledError        the execution was cancelled
+    │   ├── ExecutionCancelledError        the execution was cancelled
+    │   └── ExecutionStoppedError          a chunk raised KeyboardInterrupt/SystemExit
     ├── ChunkError                         a chunk raised; carries the recorded error
     ├── ChunkTimeoutError (TimeoutError)   a chunk attempt ran past its timeout
     ├── InterruptError
     │   ├── InterruptNotWaitingError (ValueError)
     │   ├── ResumeConflictError (ValueError)
     │   ├── ResumeValueError (ValueError)  the value does not match the schema
-    │   └── PauseNotAllowedError (RuntimeError)
+    │   ├── PauseNotAllowedError (RuntimeError)
+    │   └── PauseNotReturnedError          a chunk paused but returned something else
     ├── MissingResourceError (KeyError)    a runtime resource was not injected
     ├── PayloadError (TypeError)           a value that is not JSON
     ├── StoreError                         storage failures, translated at the backend
@@ -58,6 +60,7 @@ __all__ = [
     "ExecutionCancelledError",
     "ExecutionIdError",
     "ExecutionNotFoundError",
+    "ExecutionStoppedError",
     "FlowDefinitionError",
     "HistoryFormatError",
     "InterruptError",
@@ -70,6 +73,7 @@ __all__ = [
     "NotADatabaseError",
     "OrchestratorError",
     "PauseNotAllowedError",
+    "PauseNotReturnedError",
     "PayloadError",
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
@@ -150,6 +154,29 @@ class ExecutionCancelledError(LifecycleError):
     """The execution was cancelled; further work on it is refused."""
 
 
+class ExecutionStoppedError(LifecycleError):
+    """A chunk raised KeyboardInterrupt or SystemExit: this process stopped running it.
+
+    Not a failure of the chunk, nor of the store: the exception goes on to stop
+    the program, nothing is recorded after it, and the log still holds the
+    execution with that chunk's run pending, so rebuilding it runs the chunk again.
+    """
+
+    def __init__(self, execution_id: str, chunk: str, run_id: str, raised: str) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.run_id = run_id
+        self.raised = raised
+        super().__init__(
+            f"execution {execution_id!r} stopped in this process: chunk {chunk!r} "
+            f"(run {run_id}) raised {raised}, which stops the program instead of "
+            "failing the chunk. The store is fine and the log intact: nothing was "
+            "recorded after it, and that run is still pending there. To continue, "
+            f"rebuild the execution from the log with flow.get_execution({execution_id!r}) "
+            "or flow.recover(): the chunk runs again."
+        )
+
+
 class ChunkError(OrchestratorError):
     """A chunk raised; the error was recorded in the log and failed the execution."""
 
@@ -208,6 +235,30 @@ class ResumeValueError(InterruptError, ValueError):
 
 class PauseNotAllowedError(InterruptError, RuntimeError):
     """pause_for was called where nobody holds a handle to resume it."""
+
+
+class PauseNotReturnedError(InterruptError):
+    """A chunk called pause_for but returned something other than its pause signal."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        chunk: str,
+        interrupt_ids: list[str],
+        returned: str,
+    ) -> None:
+        self.execution_id = execution_id
+        self.chunk = chunk
+        self.interrupt_ids = interrupt_ids
+        self.returned = returned
+        super().__init__(
+            f"execution {execution_id!r}: chunk {chunk!r} called pause_for (interrupt "
+            f"{', '.join(map(repr, interrupt_ids))}) but returned {returned} instead of "
+            "the pause signal, so its branch could neither wait nor continue. Return "
+            "the result: `return await data.async_pause_for(...)` (in a sync handler "
+            "`return data.pause_for(...)`). The interrupt was cancelled and this "
+            "chunk run failed."
+        )
 
 
 class MissingResourceError(OrchestratorError, KeyError):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
     ExecutionCancelledError,
+    ExecutionStoppedError,
     LifecycleError,
     OrchestratorError,
 )
@@ -111,6 +112,8 @@ class ExecutionEngine(ExecutionJournal):
         self._cascade_errors: dict[str, BaseException] = {}
         self._idle_waiters: list[asyncio.Future[None]] = []
         self.first_error: BaseException | None = None
+        # Set when a run raised KeyboardInterrupt/SystemExit (see _stop).
+        self.stopped: ExecutionStoppedError | None = None
         self.error_observed = False
         self._semaphore: asyncio.Semaphore | None = None
         self._group_semaphores: dict[str, asyncio.Semaphore] = {}
@@ -287,10 +290,44 @@ class ExecutionEngine(ExecutionJournal):
     def _task_done(self, task: asyncio.Task[None]) -> None:
         run_id = task.get_name().removeprefix("triggerlog-run-")
         self._tasks.pop(run_id, None)
-        if not task.cancelled() and task.exception() is not None:
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, Exception):
             # An engine failure (not a chunk's): nothing else will report it.
-            self._poison(task.exception())  # type: ignore[arg-type]
+            self._poison(error)
+        elif error is not None:
+            self._stop(error, run_id)
         self._check_idle()
+
+    def _stop(self, error: BaseException, run_id: str) -> None:
+        """A run raised KeyboardInterrupt or SystemExit: stop, as a crash would.
+
+        Nothing is recorded (the run stays pending in the log, so recovery runs
+        it again); later calls on this engine raise ExecutionStoppedError, and
+        whoever awaits it gets the exception itself, so that it stops the
+        program as Python means it to (a sync caller included).
+        """
+        if self.stopped is not None:
+            return
+        run = self.view.runs.get(run_id)
+        op = self.definition.operators.get(run.op_id) if run is not None else None
+        stopped = ExecutionStoppedError(
+            self.id, op.name if op is not None else "?", run_id, type(error).__name__
+        )
+        stopped.__cause__ = error
+        self.stopped = stopped
+        # What was recorded before goes to the log now, while the program still
+        # runs (it is a true prefix); nothing is recorded after this point.
+        with contextlib.suppress(Exception):
+            self.flush()
+        if self._store_error is None:
+            self._store_error = stopped  # refuses every later write, with that message
+        self.cancel_tasks()
+        self.abort_waiters(error)
+        # The live set no longer holds it: get_execution/recover rebuild it.
+        forget = getattr(self.host, "forget_engine", None)
+        if forget is not None:
+            forget(self)
+        self.stop_lease_timer()
 
     async def _execute(self, run_id: str) -> None:
         from orchestrator.runtime.runners import run_operator
@@ -374,7 +411,11 @@ class ExecutionEngine(ExecutionJournal):
         self._cascade_waiters.setdefault(cascade, []).append(waiter)
         try:
             await waiter
-        except OrchestratorError:
+        except OrchestratorError as error:
+            # A store or lifecycle error is not the chunk's; a chunk failure the
+            # library typed (a stray cancellation, a pause not returned) is.
+            if error is self.first_error:
+                self.error_observed = True
             raise
         except Exception:
             self.error_observed = True

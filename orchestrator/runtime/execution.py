@@ -8,6 +8,7 @@ what it did is durable. Async methods run on the loop the execution is bound to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -153,17 +154,40 @@ class TriggerFlowExecution:
                 # The hidden/auto-closing execution cannot be left running.
                 await self._cancel(f"start timed out after {timeout}s")
             raise
-        except BaseException:
+        except asyncio.CancelledError:
+            # The caller gave up. An auto-closing execution would be left running
+            # with nobody to close it: cancel it (at once, not after its chunks
+            # finish). A handle's execution keeps running for its holder.
+            if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
+                await self._cancel_for_caller()
+            raise
+        except Exception:
             if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
                 engine.error_observed = True
                 await self._close("failed", None, "cancel", True)
             raise
+        # KeyboardInterrupt / SystemExit propagate untouched: the program stops,
+        # and the log keeps the execution open for recovery.
         if view.auto_close and self._quiescent_closable():
             await engine.wait_idle()
             if self._quiescent_closable():
                 return await self._close("auto_close", None, "error", True)
         await engine.durable()
         return engine.close_snapshot
+
+    async def _cancel_for_caller(self) -> None:
+        """Cancel the execution because the task awaiting ``async_start`` was cancelled.
+
+        Shielded, so a second cancellation of the caller does not cut the cancel
+        short; a failure of it (the store) is reported by the next call on the
+        execution, while the caller gets its CancelledError.
+        """
+        if self._engine.stopped is not None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.shield(
+                self._cancel("the task awaiting async_start was cancelled")
+            )
 
     def _quiescent_closable(self) -> bool:
         view = self._engine.view

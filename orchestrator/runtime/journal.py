@@ -18,7 +18,13 @@ import contextvars
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import PayloadError, PayloadTooLargeError, StoreError
+from orchestrator.errors import (
+    ExecutionStoppedError,
+    OrchestratorError,
+    PayloadError,
+    PayloadTooLargeError,
+    StoreError,
+)
 from orchestrator.events.codec import encode
 from orchestrator.projection.projector import apply
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
@@ -385,8 +391,10 @@ class ExecutionJournal(abc.ABC):
                     waiter.set_exception(self._store_failure())
         self._cascade_waiters.clear()
 
-    def _store_failure(self) -> StoreError:
+    def _store_failure(self) -> OrchestratorError:
         error = self._store_error
+        if isinstance(error, ExecutionStoppedError):
+            return error  # not the store: a chunk stopped the program
         if isinstance(error, StoreError) and "execution" in str(error):
             return error
         return _restated(

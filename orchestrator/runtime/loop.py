@@ -41,7 +41,17 @@ def background_loop() -> asyncio.AbstractEventLoop:
             def run() -> None:
                 asyncio.set_event_loop(loop)
                 loop.call_soon(ready.set)
-                loop.run_forever()
+                while True:
+                    try:
+                        loop.run_forever()
+                    except (KeyboardInterrupt, SystemExit):
+                        # Raised by code on this loop (a chunk): asyncio lets it
+                        # escape run_forever, which would end this thread and
+                        # leave every sync caller waiting forever. The task that
+                        # raised it holds it too, and hands it on to whoever
+                        # waits for it; the loop keeps serving them.
+                        continue
+                    return
 
             thread = threading.Thread(target=run, name="triggerlog-loop", daemon=True)
             thread.start()

@@ -32,7 +32,16 @@ _T = TypeVar("_T")
 class RunOperations:
     """The operation counter of one run attempt, and the bridge to the engine's loop."""
 
-    __slots__ = ("_index", "_recorded", "engine", "op", "permits", "run", "signal")
+    __slots__ = (
+        "_index",
+        "_recorded",
+        "engine",
+        "op",
+        "paused",
+        "permits",
+        "run",
+        "signal",
+    )
 
     def __init__(
         self,
@@ -46,6 +55,8 @@ class RunOperations:
         self.signal = signal
         self.op = op
         self.permits: list[asyncio.Semaphore] = []
+        # Interrupts this attempt raised (or replayed): it must return a pause.
+        self.paused: list[str] | None = None
         self._index = 0
         # Operations recorded by earlier attempts of this run (crash, retry).
         self._recorded: dict[int, RecordedOp] = {

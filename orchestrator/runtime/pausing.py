@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.errors import PauseNotReturnedError
 from orchestrator.events.chunk import ChunkCompleted
+from orchestrator.events.interrupt import InterruptCancelled
 from orchestrator.projection.paths import copy_json
 from orchestrator.runtime.interrupts import (
     TriggerFlowPauseSignal,
@@ -137,6 +139,7 @@ class PauseMixin:
         chosen = interrupt_id or default_interrupt_id(run_id, index)
         index, recorded = self._ops.next("pause", chosen)
         if recorded is not None:
+            self._note_pause(chosen)
             record = self._engine.view.interrupts.get(chosen, {})
             return TriggerFlowPauseSignal(
                 interrupt_id=chosen,
@@ -144,7 +147,7 @@ class PauseMixin:
                 payload=copy_json(record.get("payload")),
                 status=record.get("status", "waiting"),
             )
-        return raise_interrupt(
+        pause = raise_interrupt(
             self._engine,
             run_id,
             index,
@@ -160,6 +163,14 @@ class PauseMixin:
             response_payload_schema=response_schema,
             extra=extra,
         )
+        self._note_pause(chosen)
+        return pause
+
+    def _note_pause(self, interrupt_id: str) -> None:
+        ops = self._ops
+        if ops.paused is None:
+            ops.paused = []
+        ops.paused.append(interrupt_id)
 
     def is_pause_result(self, result: Any) -> bool:
         """True when a handler returned the signal of ``pause_for``."""
@@ -169,6 +180,33 @@ class PauseMixin:
         """The run ends with no continuation: its branch waits on the interrupt."""
         run = self._ops.run
         self._engine.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
+
+    def fail_unreturned_pause(self, result: Any) -> bool:
+        """End a run that paused but returned ``result`` instead; False if it did not pause.
+
+        Its branch must neither continue (the next chunk would run with whatever
+        was returned, and again on a "next" resume) nor wait (nothing would ever
+        continue it rightly): its waiting interrupts are cancelled and the run
+        fails with PauseNotReturnedError, in one append.
+        """
+        paused = self._ops.paused
+        if not paused:
+            return False
+        engine = self._engine
+        run = self._ops.run
+        chunk = self._ops.op.name
+        error = PauseNotReturnedError(engine.id, chunk, paused, type(result).__name__)
+        for interrupt_id in paused:
+            record = engine.view.interrupts.get(interrupt_id)
+            if record is not None and record.get("status") == "waiting":
+                engine.record(
+                    InterruptCancelled(
+                        interrupt_id=interrupt_id,
+                        reason=f"chunk {chunk!r} did not return its pause signal",
+                    )
+                )
+        engine.fail_run(run, error)
+        return True
 
     @property
     def is_resume(self) -> bool:

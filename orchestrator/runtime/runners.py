@@ -8,7 +8,6 @@ join progress they make, appended atomically, so a fold never sees half a join.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import warnings
 from collections.abc import Awaitable, Callable
@@ -16,13 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from orchestrator.errors import ChunkTimeoutError, FlowDefinitionError, PayloadError
+from orchestrator.errors import FlowDefinitionError, PayloadError
 from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
 from orchestrator.events.state import StateSet
 from orchestrator.events.step import ChunkRetrying
 from orchestrator.events.values import JsonValue, to_json_value
 from orchestrator.flow.operators import Operator, OperatorKind
 from orchestrator.flow.retry import RetryPolicy
+from orchestrator.runtime.attempts import (
+    cancel_requested,
+    stray_cancellation,
+    with_timeout,
+)
 from orchestrator.runtime.engine import error_record, layers_key
 from orchestrator.runtime.steps import CURRENT_DATA
 
@@ -66,8 +70,11 @@ async def run_operator(engine: ExecutionEngine, run: RunRecord) -> None:
         return
     try:
         await runner(engine, op, run, signal)
-    except asyncio.CancelledError:
-        raise
+    except asyncio.CancelledError as cancelled:
+        if cancel_requested():
+            raise
+        if run.run_id in engine.view.runs:
+            engine.fail_run(run, stray_cancellation(engine.id, op.name, cancelled))
     except Exception as error:  # noqa: BLE001 - any failure of a run is recorded
         if run.run_id in engine.view.runs:
             engine.fail_run(run, error)
@@ -136,6 +143,7 @@ async def _run_chunk(
         token = CURRENT_DATA.set(data)
         held = engine.permits_for(signal)
         acquired: list[asyncio.Semaphore] = []
+        result: Any = None
         try:
             for semaphore in held:
                 await semaphore.acquire()
@@ -159,31 +167,46 @@ async def _run_chunk(
                 while inspect.isawaitable(result):
                     result = await result
             else:
-                result = await _with_timeout(
+                result = await with_timeout(
                     engine, call_handler(handler, data), timeout, op.name, attempt
                 )
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as cancelled:
+            if cancel_requested():
+                raise
+            failure: Exception | None = stray_cancellation(
+                engine.id, op.name, cancelled
+            )
+            cause: BaseException | None = cancelled
         except Exception as error:  # noqa: BLE001 - the chunk's error is recorded
-            if policy is not None and policy.retries(error, attempt):
+            failure, cause = error, None
+        else:
+            failure = cause = None
+        finally:
+            for semaphore in reversed(acquired):
+                semaphore.release()
+            CURRENT_DATA.reset(token)
+        if failure is not None:
+            # A stray CancelledError is retried if the policy names it or ChunkError.
+            if policy is not None and (
+                policy.retries(failure, attempt)
+                or (cause is not None and policy.retries(cause, attempt))
+            ):
                 retry_at = engine.clock.now() + policy.backoff(attempt)
                 engine.record(
                     ChunkRetrying(
                         run_id=run.run_id,
                         attempt=attempt,
-                        error=error_record(error),
+                        error=error_record(failure),
                         retry_at=retry_at,
                     )
                 )
                 continue
-            engine.fail_run(run, error)
+            engine.fail_run(run, failure)
             return
-        finally:
-            for semaphore in reversed(acquired):
-                semaphore.release()
-            CURRENT_DATA.reset(token)
         if data.is_pause_result(result):
             data.complete_paused(result)
+            return
+        if data.fail_unreturned_pause(result):
             return
         try:
             value = to_json_value(result, f"chunk {op.name!r} return value")
@@ -193,37 +216,6 @@ async def _run_chunk(
         assert op.continuation is not None
         _complete(engine, run, [_emit(engine, run, 0, op.continuation, value, signal)])
         return
-
-
-async def _with_timeout(
-    engine: ExecutionEngine,
-    work: Awaitable[Any],
-    limit: float | None,
-    chunk: str,
-    attempt: int,
-) -> Any:
-    """Await ``work`` with a deadline measured on the engine's clock.
-
-    Not ``asyncio.timeout``: the deadline must follow the injected clock so that
-    tests drive it with a FakeClock.
-    """
-    if limit is None:
-        return await work
-    task = asyncio.ensure_future(work)
-    timer = asyncio.ensure_future(engine.clock.sleep_until(engine.clock.now() + limit))
-    try:
-        await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
-    except asyncio.CancelledError:
-        task.cancel()
-        timer.cancel()
-        raise
-    if task.done():
-        timer.cancel()
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await task
-    raise ChunkTimeoutError(engine.id, chunk, float(limit), attempt)
 
 
 # -- when ----------------------------------------------------------------------------

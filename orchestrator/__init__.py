@@ -52,6 +52,7 @@ from orchestrator.projection.summary import ExecutionSummary
 from orchestrator.runtime.execution import LifecycleWarning, TriggerFlowExecution
 from orchestrator.runtime.flow_data import FlowDataWarning
 from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
+from orchestrator.runtime.recovery_report import RecoveryOutcome, RecoveryReport
 from orchestrator.runtime.resources import RuntimeResources
 from orchestrator.runtime.runners import ConditionResultWarning
 from orchestrator.runtime.runtime_data import (
@@ -98,6 +99,8 @@ __all__ = [
     "PayloadSizeWarning",
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
+    "RecoveryOutcome",
+    "RecoveryReport",
     "ResumeConflictError",
     "ResumeValueError",
     "RetryPolicy",

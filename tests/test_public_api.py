@@ -42,6 +42,8 @@ PINNED = [
     "PayloadSizeWarning",
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
+    "RecoveryOutcome",
+    "RecoveryReport",
     "ResumeConflictError",
     "ResumeValueError",
     "RetryPolicy",

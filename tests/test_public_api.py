@@ -19,6 +19,7 @@ PINNED = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionHeldElsewhereError",
     "ExecutionNotFoundError",
     "ExecutionStatus",
     "ExecutionSummary",

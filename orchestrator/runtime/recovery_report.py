@@ -34,6 +34,7 @@ __all__ = ["LOGGER", "RecoveryOutcome", "RecoveryReport", "skipped_outcome"]
 
 LOGGER = logging.getLogger("triggerlog.recovery")
 
+
 @dataclass(frozen=True, slots=True)
 class RecoveryOutcome:
     """What recovery did with one execution.

@@ -7,6 +7,7 @@ others are skipped with their typed error and the operator's next step.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from orchestrator import (
     TriggerFlow,
     TriggerFlowRuntimeData,
 )
+from orchestrator.runtime import recovery
 from tests.reliability.helpers import execute
 
 SECRET = "secret-payload-7f3a"  # a payload value: it must never reach a log line
@@ -134,3 +136,64 @@ async def test_allowing_the_change_recovers_the_old_ones_too(tmp_path: Path) -> 
     assert [h.id for h in report] == old
     assert report.skipped == ()
     flow.store.close()
+
+
+async def test_a_failure_after_the_claim_releases_the_lease_and_logs_no_payload(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Any error, even after the lease was taken, skips only that execution."""
+    db = str(tmp_path / "stuck.db")
+    first = TriggerFlow(name="stuck", store=db)
+    never = asyncio.Event()
+
+    async def wait(data: TriggerFlowRuntimeData) -> None:
+        await never.wait()
+
+    first.to(wait)
+    executions = [first.create_execution(auto_close=False) for _ in range(3)]
+    tasks = [asyncio.create_task(e.async_start(SECRET)) for e in executions]
+    while not all(_leased(first, e.id) for e in executions):
+        await asyncio.sleep(0.01)
+    broken = executions[1].id
+
+    real_adopt = recovery._adopt
+
+    def adopt(flow: Any, view: Any, *args: Any) -> Any:
+        if view.execution_id == broken:
+            raise RuntimeError(f"boom {SECRET}")
+        return real_adopt(flow, view, *args)
+
+    monkeypatch.setattr(recovery, "_adopt", adopt)
+    second = TriggerFlow(name="stuck", store=db)  # same process: may claim them
+    second.to(wait)
+    with caplog.at_level(logging.INFO, logger="triggerlog.recovery"):
+        report = await second.async_recover()
+
+    assert {h.id for h in report} == {executions[0].id, executions[2].id}
+    [skipped] = report.skipped
+    assert skipped.execution_id == broken
+    assert isinstance(skipped.error, RuntimeError)
+    assert SECRET in skipped.reason  # the report keeps the message...
+    messages = [r.getMessage() for r in caplog.records]
+    assert all(SECRET not in m for m in messages)  # ...the log does not
+    assert any(
+        broken in m and "RuntimeError (message not logged" in m for m in messages
+    )
+    info = second.store.get_stream(broken)
+    assert info is not None
+    assert info.owner is None  # the lease it took was given back
+
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for handle in report:
+        await handle.async_cancel()
+    first.store.close()
+    second.store.close()
+
+
+def _leased(flow: TriggerFlow, execution_id: str) -> bool:
+    info = flow.store.get_stream(execution_id)
+    return info is not None and info.owner is not None

@@ -16,6 +16,7 @@ from orchestrator.errors import (
     CorruptEventError,
     DefinitionMismatchError,
     ExecutionCancelledError,
+    ExecutionHeldElsewhereError,
     ExecutionIdError,
     ExecutionNotFoundError,
     FlowDefinitionError,
@@ -53,6 +54,7 @@ from orchestrator.projection.summary import ExecutionSummary
 from orchestrator.runtime.execution import LifecycleWarning, TriggerFlowExecution
 from orchestrator.runtime.flow_data import FlowDataWarning
 from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
+from orchestrator.runtime.recovery_report import RecoveryOutcome, RecoveryReport
 from orchestrator.runtime.resources import RuntimeResources
 from orchestrator.runtime.runners import ConditionResultWarning
 from orchestrator.runtime.runtime_data import (
@@ -76,6 +78,7 @@ __all__ = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionHeldElsewhereError",
     "ExecutionIdError",
     "ExecutionNotFoundError",
     "ExecutionStatus",
@@ -100,6 +103,8 @@ __all__ = [
     "PayloadSizeWarning",
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
+    "RecoveryOutcome",
+    "RecoveryReport",
     "ResumeConflictError",
     "ResumeValueError",
     "RetryPolicy",

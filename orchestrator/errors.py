@@ -48,6 +48,7 @@ that code written for the original keeps catching it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "DatabasePathError",
     "DefinitionMismatchError",
     "ExecutionCancelledError",
+    "ExecutionHeldElsewhereError",
     "ExecutionIdError",
     "ExecutionNotFoundError",
     "ExecutionStoppedError",
@@ -89,6 +91,11 @@ __all__ = [
     "StoreError",
     "UnknownEventTypeError",
 ]
+
+
+def _utc(timestamp: float) -> str:
+    """A log timestamp as an ISO-8601 UTC instant (for messages)."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
 
 
 class OrchestratorError(Exception):
@@ -174,6 +181,35 @@ class ExecutionStoppedError(LifecycleError):
             "recorded after it, and that run is still pending there. To continue, "
             f"rebuild the execution from the log with flow.get_execution({execution_id!r}) "
             "or flow.recover(): the chunk runs again."
+        )
+
+
+class ExecutionHeldElsewhereError(LifecycleError):
+    """Another live process runs the execution (holds its lease): this one may not."""
+
+    def __init__(
+        self,
+        execution_id: str,
+        action: str,
+        holder: str,
+        lease_until: float | None,
+        last_write: float,
+    ) -> None:
+        self.execution_id = execution_id
+        self.holder = holder
+        self.lease_until = lease_until
+        self.last_write = last_write
+        host, _, rest = holder.partition("|")
+        pid = rest.partition("|")[0]
+        until = _utc(lease_until) if lease_until is not None else "unknown"
+        super().__init__(
+            f"execution {execution_id!r}: cannot {action} it here: another live "
+            f"process runs it (pid {pid} on host {host!r}, owner {holder!r}; the "
+            f"execution's last write was at {_utc(last_write)}; the lease, renewed "
+            f"while that process works, runs until {until}). Nothing was written. Wait for "
+            "that process to finish it (close() then returns the close snapshot), "
+            "or close or cancel it in that process; if that process dies, "
+            "flow.recover() takes the execution over."
         )
 
 

@@ -34,6 +34,7 @@ from orchestrator.store.open import is_durable, open_store
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
 
+    from orchestrator.runtime.recovery_report import RecoveryReport
     from orchestrator.store.base import EventStore
 
 __all__ = ["TriggerFlow"]
@@ -487,14 +488,19 @@ class TriggerFlow(TriggerFlowProcess):
         *,
         runtime_resources: dict[str, Any] | None = None,
         allow_definition_change: bool = False,
-    ) -> list[TriggerFlowExecution]:
+    ) -> RecoveryReport:
         """Resume every execution of this flow that is not closed (see docs/durability.md).
 
         In-flight chunk runs run again (their logged operations are skipped by
         key); executions waiting on an interrupt stay waiting; executions another
-        live process holds are left alone. Returns the recovered handles; their
-        work continues in the background (``await handle.async_close()`` or
-        ``async_wait_idle()`` to wait for it).
+        live process holds are left alone. Each execution is handled on its own:
+        one that cannot be resumed (another definition, a damaged log...) is
+        skipped and reported, the others are still recovered. Returns a
+        RecoveryReport: a sequence of the recovered handles (their work
+        continues in the background: ``await handle.async_close()`` or
+        ``async_wait_idle()``) whose ``outcomes`` say, per execution, what was
+        done or why not, and what to do. Outcomes are logged under
+        ``triggerlog.recovery``.
         """
         from orchestrator.runtime.recovery import recover_executions
 
@@ -509,7 +515,7 @@ class TriggerFlow(TriggerFlowProcess):
         *,
         runtime_resources: dict[str, Any] | None = None,
         allow_definition_change: bool = False,
-    ) -> list[TriggerFlowExecution]:
+    ) -> RecoveryReport:
         """Synchronous :meth:`async_recover` (work continues on the background loop)."""
         return run_sync(
             self.async_recover(

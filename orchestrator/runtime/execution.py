@@ -258,9 +258,12 @@ class TriggerFlowExecution:
     ) -> dict[str, Any]:
         engine = self._engine
         engine.bind()
-        view = engine.view
         if engine.close_snapshot is not None:
             return engine.close_snapshot
+        from orchestrator.runtime.holder import refuse_if_held_elsewhere
+
+        refuse_if_held_elsewhere(engine, "close")
+        view = engine.view  # after the catch-up, which may replace it
         if view.lifecycle == LifecycleState.CLOSED:
             engine.close_snapshot = copy_json(view.close_snapshot or {})
             return engine.close_snapshot
@@ -308,6 +311,9 @@ class TriggerFlowExecution:
     async def _cancel(self, reason: str) -> dict[str, Any]:
         engine = self._engine
         engine.bind()
+        from orchestrator.runtime.holder import refuse_if_held_elsewhere
+
+        refuse_if_held_elsewhere(engine, "cancel")
         view = engine.view
         if view.lifecycle == LifecycleState.CLOSED:
             if view.status == ExecutionStatus.CANCELLED:
@@ -417,8 +423,17 @@ class TriggerFlowExecution:
         Returning only once the work's records are committed means a fresh
         reader (another store, another process) sees what the live handle sees.
         """
-        await self._call(self._engine.wait_idle)
+        await self._call(self._wait_idle)
         await self._call(self._engine.durable_with_children)
+
+    async def _wait_idle(self) -> None:
+        engine = self._engine
+        engine.bind()
+        from orchestrator.runtime.holder import refuse_if_held_elsewhere
+
+        # Never start runs another live process is running (twice-run effects).
+        refuse_if_held_elsewhere(engine, "wait for")
+        await engine.wait_idle()
 
     # -- persistence ------------------------------------------------------------------
 

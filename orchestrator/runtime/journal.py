@@ -82,6 +82,7 @@ class ExecutionJournal(abc.ABC):
     _needs_resume: bool
     _tasks: dict[str, asyncio.Task[None]]
     _cascade_waiters: dict[str, list[asyncio.Future[None]]]
+    _idle_waiters: list[asyncio.Future[None]]
 
     @abc.abstractmethod
     def bind(self) -> asyncio.AbstractEventLoop:
@@ -385,11 +386,15 @@ class ExecutionJournal(abc.ABC):
             # The log refuses this execution's writes (fenced, disk full...): stop
             # running its chunks, whose effects could no longer be recorded.
             self.cancel_tasks()
-        for waiters in self._cascade_waiters.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_exception(self._store_failure())
+        # Idle waiters too: the refused runs stay pending, so idleness (what
+        # close() waits for) would otherwise never come.
+        waiters = [w for ws in self._cascade_waiters.values() for w in ws]
+        waiters += self._idle_waiters
         self._cascade_waiters.clear()
+        self._idle_waiters = []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(self._store_failure())
 
     def _store_failure(self) -> OrchestratorError:
         error = self._store_error

@@ -19,15 +19,26 @@ __all__ = ["owner_is_dead", "process_owner"]
 _SEP = "|"
 
 
-def _start_ticks(pid: int) -> str | None:
+# /proc/<pid>/stat states of a process that has exited: a zombie (Z) waits
+# only for its parent to reap it and never runs again; X is the instant after.
+_DEAD_STATES = frozenset({"Z", "X"})
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
             stat = handle.read()
     except OSError:
         return None
-    # Field 22 (starttime) follows the parenthesised command name.
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
+    # The command name is parenthesised and may hold spaces or ")".
+    return stat.rsplit(")", 1)[-1].split()
+
+
+def _start_ticks(pid: int) -> str | None:
+    fields = _stat_fields(pid)
+    # Field 22 (starttime) is the 20th after the command name.
+    return fields[19] if fields is not None and len(fields) > 19 else None
 
 
 @cache
@@ -53,7 +64,13 @@ def owner_is_dead(owner: str) -> bool:
         return False
     if pid == os.getpid():
         return parts != process_owner().split(_SEP)
-    ticks = _start_ticks(pid)
-    if ticks is None:
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) <= 19:
         return True  # no such process
-    return parts[2] != "?" and ticks != parts[2]  # the pid was reused
+    if parts[2] != "?" and fields[19] != parts[2]:
+        return True  # the pid was reused by another process
+    # Killed (or exited) but not yet reaped by its parent: it never runs
+    # again. Its other threads may still be finishing their exit in the kernel
+    # for a few ms, but none returns to user code. (A main thread that called
+    # pthread_exit alone also shows Z; CPython's main thread never does that.)
+    return fields[0] in _DEAD_STATES

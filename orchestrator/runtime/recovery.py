@@ -10,14 +10,21 @@ each run takes effect. Executions waiting on an interrupt stay waiting.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.events.execution import ExecutionClosed
 from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
+from orchestrator.runtime.interrupts import pending_interrupts
 from orchestrator.runtime.owner import owner_is_dead, process_owner
 from orchestrator.runtime.rebuild import check_definition, read_view
+from orchestrator.runtime.recovery_report import (
+    RecoveryOutcome,
+    RecoveryReport,
+    skipped_outcome,
+)
 from orchestrator.runtime.resources import RuntimeResources
 
 if TYPE_CHECKING:
@@ -69,11 +76,14 @@ async def recover_executions(
     *,
     runtime_resources: dict[str, Any] | None = None,
     allow_definition_change: bool = False,
-) -> list[TriggerFlowExecution]:
-    """Resume every execution of ``flow`` that is not closed and not run elsewhere."""
+) -> RecoveryReport:
+    """Resume every execution of ``flow`` that is not closed and not run elsewhere.
+
+    Each execution on its own: one that cannot be resumed is reported as
+    skipped (with its error) and the others are still recovered.
+    """
     store = flow.store
     owner = process_owner()
-    ttl = flow.lease_ttl
     live = {engine.id: engine for engine in flow.live_engines()}
     # Children are driven by their parents (a parent re-attaches to its child),
     # never recovered on their own.
@@ -81,82 +91,180 @@ async def recover_executions(
         kind="execution", flow_name=flow.name, status=RECOVERABLE_STATUSES
     )
     infos.sort(key=lambda info: (info.created_at, info.stream_id))
+    cancelled = store.list_streams(
+        kind="execution", flow_name=flow.name, status=ExecutionStatus.CANCELLED
+    )
+    cancelled.sort(key=lambda info: (info.created_at, info.stream_id))
     handles: list[TriggerFlowExecution] = []
-    for info in _cancelled_but_open(store, flow.name):
-        if info.stream_id in live or held_elsewhere(info, owner, flow.clock.now()):
+    outcomes: list[RecoveryOutcome] = []
+    # Cancellations a crash cut short are finished first, as before.
+    work = [(info, True) for info in cancelled] + [(info, False) for info in infos]
+    for info, finishing in work:
+        try:
+            if finishing:
+                result = await _finish_cancellation(
+                    flow, info, owner, live, runtime_resources
+                )
+            else:
+                result = _resume(
+                    flow, info, owner, live, runtime_resources, allow_definition_change
+                )
+        except Exception as error:  # noqa: BLE001 - reported, the others go on
+            result = skipped_outcome(info.stream_id, error), None
+        if result is None:
             continue
-        handle = await _finish_cancellation(flow, info, owner, runtime_resources)
+        outcome, handle = result
+        outcomes.append(outcome)
         if handle is not None:
             handles.append(handle)
-    for info in infos:
-        engine = live.get(info.stream_id)
-        if engine is not None:
-            handles.append(engine.handle)
-            continue
-        if held_elsewhere(info, owner, flow.clock.now()):
-            continue
-        view, info = read_view(store, info.stream_id)
-        if view.lifecycle == LifecycleState.CLOSED:
-            continue
-        check_definition(flow, view, allow_definition_change)
-        claimed_at: float | None = None
-        if view.runs:
-            if not claim(store, info, owner, ttl):
-                continue
-            claimed_at = flow.clock.now()
+    report = RecoveryReport(tuple(handles), tuple(outcomes))
+    report.log(flow.name)
+    return report
+
+
+_Result = tuple[RecoveryOutcome, "TriggerFlowExecution | None"] | None
+
+_RUNS_ON = (
+    "none: its work continues in the background (await handle.async_close() "
+    "or handle.async_wait_idle() to wait for it)"
+)
+
+
+def _held(info: StreamInfo, why: str) -> _Result:
+    until = info.lease_until
+    return (
+        RecoveryOutcome(
+            info.stream_id,
+            "held_elsewhere",
+            f"{why} (lease owner {info.owner!r}"
+            + (f", renewed until {_utc(until)})" if until is not None else ")"),
+            "none: that process runs it; if it dies, recover() takes it over (at "
+            "once on this host, after lease_ttl from another host)",
+        ),
+        None,
+    )
+
+
+def _utc(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _recovered(handle: TriggerFlowExecution, reason: str, action: str) -> _Result:
+    return RecoveryOutcome(handle.id, "recovered", reason, action), handle
+
+
+def _resume(
+    flow: FlowHost,
+    info: StreamInfo,
+    owner: str,
+    live: dict[str, ExecutionEngine],
+    runtime_resources: dict[str, Any] | None,
+    allow_definition_change: bool,
+) -> _Result:
+    """Resume one execution; None if there is nothing to report (it is closed)."""
+    store = flow.store
+    engine = live.get(info.stream_id)
+    if engine is not None:
+        return _recovered(engine.handle, "already live in this process", _RUNS_ON)
+    if held_elsewhere(info, owner, flow.clock.now()):
+        return _held(info, "another live process runs it")
+    view, info = read_view(store, info.stream_id)
+    if view.lifecycle == LifecycleState.CLOSED:
+        return None
+    check_definition(flow, view, allow_definition_change)
+    claimed_at: float | None = None
+    if view.runs:
+        if not claim(store, info, owner, flow.lease_ttl):
+            latest = store.get_stream(info.stream_id) or info
+            return _held(latest, "another process claimed it first")
+        claimed_at = flow.clock.now()
+        try:
             # Fold again after claiming: the previous owner may have appended.
             view, info = read_view(store, info.stream_id)
-            if not view.runs or view.lifecycle == LifecycleState.CLOSED:
-                # Another recovering process ran it to the end meanwhile: not ours.
-                store.release(info.stream_id, owner)
-                if view.lifecycle == LifecycleState.CLOSED or view.status != "waiting":
-                    continue
-                claimed_at = None
+        except BaseException:
+            store.release(info.stream_id, owner)
+            raise
+        if not view.runs or view.lifecycle == LifecycleState.CLOSED:
+            # Another recovering process ran it to the end meanwhile: not ours.
+            store.release(info.stream_id, owner)
+            if view.lifecycle == LifecycleState.CLOSED:
+                return None
+            if view.status != ExecutionStatus.WAITING:
+                return _held(info, "another process ran its pending runs meanwhile")
+            claimed_at = None
+    try:
         engine, handle = _adopt(
             flow, view, owner, runtime_resources, allow_definition_change
         )
-        engine.lease_renewed_at = claimed_at
-        engine.resume_pending()
-        engine.reconcile()
-        engine.drive_to_close()
-        handles.append(handle)
-    return handles
-
-
-def _cancelled_but_open(store: Any, flow_name: str) -> list[StreamInfo]:
-    """Cancelled executions whose close a crash cut short.
-
-    The index cannot tell them from closed ones, so each one's last event is
-    read (one row): a finished cancellation ends with ``execution.closed``.
-    """
-    found = []
-    for info in store.list_streams(
-        kind="execution", flow_name=flow_name, status=ExecutionStatus.CANCELLED
-    ):
-        last = store.read_stream(info.stream_id, from_seq=max(info.last_seq, 1))
-        if not last or last[-1].type != ExecutionClosed.type_name:
-            found.append(info)
-    found.sort(key=lambda info: (info.created_at, info.stream_id))
-    return found
+    except BaseException:
+        if claimed_at is not None:
+            store.release(info.stream_id, owner)
+        raise
+    engine.lease_renewed_at = claimed_at
+    engine.resume_pending()
+    engine.reconcile()
+    engine.drive_to_close()
+    if view.runs:
+        return _recovered(
+            handle, f"resumed {len(view.runs)} pending chunk run(s)", _RUNS_ON
+        )
+    waiting = len(pending_interrupts(view))
+    if waiting:
+        return _recovered(
+            handle,
+            f"waiting on {waiting} interrupt(s)",
+            "resolve them with handle.continue_with(interrupt_id, value)",
+        )
+    if view.auto_close and view.started_at is not None:
+        return _recovered(handle, "nothing pending; it closes itself", _RUNS_ON)
+    return _recovered(
+        handle,
+        f"open ({view.status}) with nothing pending",
+        "start, emit to or close it through the handle",
+    )
 
 
 async def _finish_cancellation(
     flow: FlowHost,
     info: StreamInfo,
     owner: str,
+    live: dict[str, ExecutionEngine],
     runtime_resources: dict[str, Any] | None,
-) -> TriggerFlowExecution | None:
-    """Cancel the children and close an execution whose cancel was cut short."""
-    if not claim(flow.store, info, owner, flow.lease_ttl):
+) -> _Result:
+    """Cancel the children and close an execution whose cancel was cut short.
+
+    The index cannot tell such an execution from a closed cancelled one, so
+    its last event is read (one row): a finished cancellation ends with
+    ``execution.closed``.
+    """
+    store = flow.store
+    last = store.read_stream(info.stream_id, from_seq=max(info.last_seq, 1))
+    if last and last[-1].type == ExecutionClosed.type_name:
         return None
-    view, info = read_view(flow.store, info.stream_id)
-    if view.lifecycle == LifecycleState.CLOSED:
-        flow.store.release(info.stream_id, owner)
-        return None
-    # No definition check: finishing a cancel runs no chunk, old or new.
-    _, handle = _adopt(flow, view, owner, runtime_resources, False)
+    if info.stream_id in live:
+        return None  # this process is cancelling it right now
+    if held_elsewhere(info, owner, flow.clock.now()):
+        return _held(info, "another live process is cancelling it")
+    if not claim(store, info, owner, flow.lease_ttl):
+        return _held(
+            store.get_stream(info.stream_id) or info, "another process claimed it first"
+        )
+    try:
+        view, info = read_view(store, info.stream_id)
+        if view.lifecycle == LifecycleState.CLOSED:
+            store.release(info.stream_id, owner)
+            return None
+        # No definition check: finishing a cancel runs no chunk, old or new.
+        _, handle = _adopt(flow, view, owner, runtime_resources, False)
+    except BaseException:
+        store.release(info.stream_id, owner)
+        raise
     await handle._finish_cancel(view.close_reason or "cancelled")
-    return handle
+    return _recovered(
+        handle,
+        "finished a cancellation a crash had cut short (closed cancelled)",
+        "none: it is closed",
+    )
 
 
 def _adopt(

@@ -16,6 +16,7 @@ from orchestrator.errors import (
     CorruptEventError,
     DefinitionMismatchError,
     ExecutionCancelledError,
+    ExecutionClosedError,
     ExecutionNotFoundError,
     FlowDefinitionError,
     HistoryFormatError,
@@ -31,6 +32,7 @@ from orchestrator.errors import (
     PayloadTooLargeError,
     ReadOnlyStoreError,
     ResumeConflictError,
+    ResumeLimitError,
     ResumeValueError,
     SchemaVersionError,
     SnapshotContractError,
@@ -49,6 +51,7 @@ from orchestrator.projection.execution import (
     LifecycleState,
 )
 from orchestrator.projection.summary import ExecutionSummary
+from orchestrator.runtime.emits import UnheardEventWarning
 from orchestrator.runtime.execution import LifecycleWarning, TriggerFlowExecution
 from orchestrator.runtime.flow_data import FlowDataWarning
 from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
@@ -75,6 +78,7 @@ __all__ = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionClosedError",
     "ExecutionNotFoundError",
     "ExecutionStatus",
     "ExecutionSummary",
@@ -99,6 +103,7 @@ __all__ = [
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
     "ResumeConflictError",
+    "ResumeLimitError",
     "ResumeValueError",
     "RetryPolicy",
     "RuntimeResources",
@@ -117,6 +122,7 @@ __all__ = [
     "TriggerFlowPauseSignal",
     "TriggerFlowProcess",
     "TriggerFlowRuntimeData",
+    "UnheardEventWarning",
     "UnknownEventTypeError",
     "step",
 ]

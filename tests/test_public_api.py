@@ -19,6 +19,7 @@ PINNED = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionClosedError",
     "ExecutionNotFoundError",
     "ExecutionStatus",
     "ExecutionSummary",
@@ -43,6 +44,7 @@ PINNED = [
     "PayloadTooLargeError",
     "ReadOnlyStoreError",
     "ResumeConflictError",
+    "ResumeLimitError",
     "ResumeValueError",
     "RetryPolicy",
     "RuntimeResources",
@@ -61,6 +63,7 @@ PINNED = [
     "TriggerFlowPauseSignal",
     "TriggerFlowProcess",
     "TriggerFlowRuntimeData",
+    "UnheardEventWarning",
     "UnknownEventTypeError",
     "step",
 ]

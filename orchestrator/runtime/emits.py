@@ -106,6 +106,7 @@ class EmitMixin:
             source="chunk",
             cascade=signal_id,
             layers=self._signal["layers"],
+            origin=self._signal.get("origin"),
         )
         warn_if_unheard(engine, event, signal["targets"], stacklevel=4)
         resolve_by_emit(engine, event, json_value)

@@ -245,6 +245,7 @@ def _resume_signals(
             source="interrupt",
             cascade=signal_id,
             layers=signal["layers"],
+            origin=signal.get("origin"),
         )
     elif target == "self":
         signal_id = _resume_signal_id(record, "self")
@@ -256,6 +257,7 @@ def _resume_signals(
             source="interrupt",
             cascade=signal_id,
             layers=signal["layers"],
+            origin=signal.get("origin"),
         )
         resumed["targets"] = [record["op_id"]]
     else:
@@ -267,6 +269,8 @@ def _resume_signals(
             source="interrupt",
             cascade=signal_id,
             layers=signal["layers"],
+            # Like an emit of the event (which resolves it too): its own origin.
+            origin=signal_id if "origin" in signal else None,
         )
     resumed["meta"] = resume_meta
     return [resumed]

@@ -23,7 +23,7 @@ from orchestrator.events.step import ChunkRetrying
 from orchestrator.events.values import JsonValue, to_json_value
 from orchestrator.flow.operators import Operator, OperatorKind
 from orchestrator.flow.retry import RetryPolicy
-from orchestrator.runtime.engine import error_record, layers_key
+from orchestrator.runtime.engine import error_record, join_scope, layers_key
 from orchestrator.runtime.steps import CURRENT_DATA
 
 if TYPE_CHECKING:
@@ -79,6 +79,7 @@ def _scoped(
     return {
         "layers": signal["layers"] if layers is None else layers,
         "cascade": signal["cascade"],
+        "origin": signal.get("origin"),
     }
 
 
@@ -244,7 +245,7 @@ async def _run_gate(
             engine, run, [_emit(engine, run, 0, op.continuation, payload, signal)]
         )
         return
-    scope = layers_key(signal["layers"])
+    scope = join_scope(signal)
     key = f"{signal['type']}:{signal['event']}"
     arrived = dict(engine.view.joins.get(op.id, {}).get(scope, {}))
     arrived[key] = value
@@ -502,7 +503,7 @@ async def _run_collect_branch(
         and other.options.get("collect") == name
     ]
     join_id = f"Collect-{name}"
-    scope = layers_key(signal["layers"])
+    scope = join_scope(signal)
     arrived = dict(engine.view.joins.get(join_id, {}).get(scope, {}))
     arrived[branch] = signal["value"]
     assert op.continuation is not None

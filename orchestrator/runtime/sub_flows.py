@@ -326,6 +326,7 @@ async def finish_frame(
         source="sub_flow",
         cascade=str(cascade),
         layers=list(signal.get("layers") or []),
+        origin=signal.get("origin"),
     )
     for request in requests:
         parent.add_extra(request)  # written atomically with SubFlowCompleted

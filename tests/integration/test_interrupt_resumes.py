@@ -10,6 +10,8 @@ a RuntimeError. Every resume is a new signal with its own id, derived from the l
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,11 +20,31 @@ from orchestrator import (
     FlowDefinitionError,
     InterruptError,
     ResumeLimitError,
+    StoreError,
     TriggerFlow,
     TriggerFlowRuntimeData,
 )
 from orchestrator.testing import assert_replay_equivalent
 from tests.integration.scripts.logs import events
+
+_OPENED: list[TriggerFlow] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_stores() -> Iterator[None]:
+    """Close the stores the flows of a test opened."""
+    yield
+    while _OPENED:
+        store = getattr(_OPENED.pop(), "_store", None)
+        if store is not None:
+            with contextlib.suppress(StoreError):
+                store.close()
+
+
+def _new_flow(name: str, store: str, **options: Any) -> TriggerFlow:
+    flow = TriggerFlow(name=name, store=store, **options)
+    _OPENED.append(flow)
+    return flow
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -32,7 +54,7 @@ def store_spec(request: pytest.FixtureRequest, store_file: str) -> str:
 
 def _self_gate(store: str, **pause: Any) -> tuple[TriggerFlow, list[Any]]:
     """START -> gate, which pauses (resume_to self) on every run it makes."""
-    flow = TriggerFlow(name="gate", store=store)
+    flow = _new_flow("gate", store)
     trace: list[Any] = []
 
     async def gate(data: TriggerFlowRuntimeData) -> Any:
@@ -77,7 +99,7 @@ async def test_the_detached_emits_of_every_self_resume_all_run(
 ) -> None:
     """Item 9: a resume that reused the previous resume's run id lost the work
     that run still had in flight (here: a detached emit's handler)."""
-    flow = TriggerFlow(name="audit", store=store_spec)
+    flow = _new_flow("audit", store_spec)
     release = asyncio.Event()
     audits: list[Any] = []
 
@@ -108,7 +130,7 @@ async def test_max_resumes_defaults_to_one_resume_and_refuses_the_re_pause(
 ) -> None:
     """Agently: max_resumes=1 by default; the resumed chunk's new pause is
     refused with a RuntimeError ("self resume limit reached")."""
-    flow = TriggerFlow(name="gate", store=store_file, skip_exceptions=True)
+    flow = _new_flow("gate", store_file, skip_exceptions=True)
     caught: list[ResumeLimitError] = []
 
     async def gate(data: TriggerFlowRuntimeData) -> Any:
@@ -134,7 +156,7 @@ async def test_max_resumes_defaults_to_one_resume_and_refuses_the_re_pause(
 
 
 async def test_max_resumes_n_allows_n_resumes_then_refuses(store_file: str) -> None:
-    flow = TriggerFlow(name="gate", store=store_file)
+    flow = _new_flow("gate", store_file)
     runs: list[bool] = []
 
     async def gate(data: TriggerFlowRuntimeData) -> Any:
@@ -180,7 +202,7 @@ async def test_a_chunk_reached_by_another_resume_kind_starts_a_fresh_count(
 ) -> None:
     """Only a self resume counts towards the pausing chunk's limit: a chunk
     reached by a "next" resume, or pausing under another explicit id, starts at 0."""
-    flow = TriggerFlow(name="gate", store=store_file)
+    flow = _new_flow("gate", store_file)
 
     async def first(data: TriggerFlowRuntimeData) -> Any:
         return await data.async_pause_for(interrupt_id="first")
@@ -198,3 +220,30 @@ async def test_a_chunk_reached_by_another_resume_kind_starts_a_fresh_count(
     await execution.async_continue_with("second", "go")
     assert execution.get_pending_interrupts()["third"]["resume_count"] == 0
     await execution.async_close(pending_interrupts="cancel")
+
+
+async def test_repeated_resumes_continue_on_an_execution_rebuilt_from_the_log(
+    store_file: str,
+) -> None:
+    """The resume signal ids come from the log alone: a second flow object over
+    the same file (as another process) resumes the re-raised id again, and the
+    log folds to the live view."""
+    first, trace = _self_gate(store_file, interrupt_id="approval", max_resumes=5)
+    execution = first.create_execution(auto_close=False)
+    await execution.async_start("doc")
+    await execution.async_continue_with("approval", 1)
+    second, later = _self_gate(store_file, interrupt_id="approval", max_resumes=5)
+    rebuilt = second.get_execution(execution.id)
+    for value in (2, 3):
+        await rebuilt.async_continue_with("approval", value)
+    assert trace == [None, 1]
+    assert later == [2, 3]
+    assert rebuilt.get_pending_interrupts()["approval"]["resume_count"] == 3
+    resumes = [
+        signal["id"]
+        for resolved in events(second.store, execution.id, "interrupt.resolved")
+        for signal in resolved["emits"]
+    ]
+    assert len(set(resumes)) == 3, resumes
+    await assert_replay_equivalent(rebuilt)
+    await rebuilt.async_close(pending_interrupts="cancel")

@@ -247,3 +247,35 @@ async def test_repeated_resumes_continue_on_an_execution_rebuilt_from_the_log(
     assert len(set(resumes)) == 3, resumes
     await assert_replay_equivalent(rebuilt)
     await rebuilt.async_close(pending_interrupts="cancel")
+
+
+async def test_a_child_re_raising_one_id_is_projected_and_resumed_each_time(
+    store_spec: str,
+) -> None:
+    """The same defect through a sub-flow: the parent skipped projecting a
+    re-raise of a local id it had already resolved, so nothing was waiting on
+    the parent while the child waited forever."""
+    child = _new_flow("child", store_spec)
+    trace: list[Any] = []
+
+    async def gate(data: TriggerFlowRuntimeData) -> Any:
+        trace.append(data.resume.value if data.resume is not None else None)
+        if data.resume is not None and data.resume.value == 3:
+            return "approved"
+        return await data.async_pause_for(
+            interrupt_id="approval", resume_to="self", max_resumes=5
+        )
+
+    child.to(gate)
+    parent = _new_flow("parent", store_spec)
+    parent.to(child).to(("after", lambda data: data.set_state("after", True)))
+    execution = parent.create_execution(auto_close=False)
+    await execution.async_start("doc")
+    for value in (1, 2, 3):
+        (projected,) = execution.get_pending_interrupts()
+        assert projected.endswith(":approval")
+        await asyncio.wait_for(execution.async_continue_with(projected, value), 10)
+    assert trace == [None, 1, 2, 3]
+    assert execution.get_pending_interrupts() == {}
+    await assert_replay_equivalent(execution)
+    assert (await execution.async_close())["after"] is True

@@ -16,6 +16,7 @@ from orchestrator.errors import (
     CorruptEventError,
     DefinitionMismatchError,
     ExecutionCancelledError,
+    ExecutionClosedError,
     ExecutionHeldElsewhereError,
     ExecutionIdError,
     ExecutionNotFoundError,
@@ -33,6 +34,7 @@ from orchestrator.errors import (
     PayloadTooLargeError,
     ReadOnlyStoreError,
     ResumeConflictError,
+    ResumeLimitError,
     ResumeValueError,
     SchemaVersionError,
     SnapshotContractError,
@@ -51,6 +53,7 @@ from orchestrator.projection.execution import (
     LifecycleState,
 )
 from orchestrator.projection.summary import ExecutionSummary
+from orchestrator.runtime.emits import UnheardEventWarning
 from orchestrator.runtime.execution import LifecycleWarning, TriggerFlowExecution
 from orchestrator.runtime.flow_data import FlowDataWarning
 from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
@@ -78,6 +81,7 @@ __all__ = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionClosedError",
     "ExecutionHeldElsewhereError",
     "ExecutionIdError",
     "ExecutionNotFoundError",
@@ -106,6 +110,7 @@ __all__ = [
     "RecoveryOutcome",
     "RecoveryReport",
     "ResumeConflictError",
+    "ResumeLimitError",
     "ResumeValueError",
     "RetryPolicy",
     "RuntimeResources",
@@ -124,6 +129,7 @@ __all__ = [
     "TriggerFlowPauseSignal",
     "TriggerFlowProcess",
     "TriggerFlowRuntimeData",
+    "UnheardEventWarning",
     "UnknownEventTypeError",
     "step",
 ]

@@ -9,15 +9,19 @@ The tree::
     │   └── DefinitionMismatchError        stored fingerprint != current definition
     ├── LifecycleError (RuntimeError)      refused in the sealed/closed lifecycle
     │   ├── ExecutionCancelledError        the execution was cancelled
-    │   └── ExecutionStoppedError          a chunk raised KeyboardInterrupt/SystemExit
+    │   ├── ExecutionStoppedError          a chunk raised KeyboardInterrupt/SystemExit
+    │   ├── ExecutionHeldElsewhereError    another live process holds the lease
+    │   └── ExecutionClosedError           continue_with on a closed execution (*)
     ├── ChunkError                         a chunk raised; carries the recorded error
     ├── ChunkTimeoutError (TimeoutError)   a chunk attempt ran past its timeout
     ├── InterruptError
     │   ├── InterruptNotWaitingError (ValueError)
+    │   │   └── ExecutionClosedError (*)   also a LifecycleError
     │   ├── ResumeConflictError (ValueError)
     │   ├── ResumeValueError (ValueError)  the value does not match the schema
     │   ├── PauseNotAllowedError (RuntimeError)
-    │   └── PauseNotReturnedError          a chunk paused but returned something else
+    │   ├── PauseNotReturnedError          a chunk paused but returned something else
+    │   └── ResumeLimitError (RuntimeError) a self-resumed chunk paused past max_resumes
     ├── MissingResourceError (KeyError)    a runtime resource was not injected
     ├── PayloadError (TypeError)           a value that is not JSON
     ├── StoreError                         storage failures, translated at the backend
@@ -59,6 +63,7 @@ __all__ = [
     "DatabasePathError",
     "DefinitionMismatchError",
     "ExecutionCancelledError",
+    "ExecutionClosedError",
     "ExecutionHeldElsewhereError",
     "ExecutionIdError",
     "ExecutionNotFoundError",
@@ -81,6 +86,7 @@ __all__ = [
     "ReadOnlyStoreError",
     "ReplayError",
     "ResumeConflictError",
+    "ResumeLimitError",
     "ResumeValueError",
     "SchemaVersionError",
     "SnapshotContractError",
@@ -261,6 +267,29 @@ class InterruptNotWaitingError(InterruptError, ValueError):
     """continue_with on an interrupt that is not waiting."""
 
 
+class ExecutionClosedError(LifecycleError, InterruptNotWaitingError):
+    """``continue_with`` on a closed execution: nothing of it waits any more.
+
+    Both a LifecycleError (the lifecycle refused it) and an
+    InterruptNotWaitingError, so that code handling a lost resume race keeps
+    working when the winner also closed the execution.
+    """
+
+    def __init__(
+        self, execution_id: str, status: str, action: str, detail: str = ""
+    ) -> None:
+        self.execution_id = execution_id
+        self.status = status
+        self.action = action
+        self.detail = detail
+        why = f" ({detail})" if detail else ""
+        super().__init__(
+            f"execution {execution_id!r} is closed (status {status!r}); {action} was "
+            f"refused and nothing was written{why}. A closed execution's interrupts "
+            "can no longer be resumed: start a new execution instead."
+        )
+
+
 class ResumeConflictError(InterruptError, ValueError):
     """The same resume_request_id was used with a different value."""
 
@@ -294,6 +323,24 @@ class PauseNotReturnedError(InterruptError):
             "the result: `return await data.async_pause_for(...)` (in a sync handler "
             "`return data.pause_for(...)`). The interrupt was cancelled and this "
             "chunk run failed."
+        )
+
+
+class ResumeLimitError(InterruptError, RuntimeError):
+    """A chunk resumed ``max_resumes`` times by ``resume_to="self"`` tried to pause again."""
+
+    def __init__(
+        self, execution_id: str, interrupt_id: str, resume_count: int, max_resumes: int
+    ) -> None:
+        self.execution_id = execution_id
+        self.interrupt_id = interrupt_id
+        self.resume_count = resume_count
+        self.max_resumes = max_resumes
+        super().__init__(
+            f"execution {execution_id!r}: self resume limit reached for interrupt "
+            f"{interrupt_id!r}: its branch was resumed {resume_count} time(s) "
+            f"(max_resumes={max_resumes}), so it may not pause again. Pass a larger "
+            "max_resumes (or None for no limit) to pause_for, or resume to 'next'."
         )
 
 

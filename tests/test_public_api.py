@@ -19,6 +19,7 @@ PINNED = [
     "DefinitionMismatchError",
     "EventStore",
     "ExecutionCancelledError",
+    "ExecutionClosedError",
     "ExecutionHeldElsewhereError",
     "ExecutionIdError",
     "ExecutionNotFoundError",
@@ -47,6 +48,7 @@ PINNED = [
     "RecoveryOutcome",
     "RecoveryReport",
     "ResumeConflictError",
+    "ResumeLimitError",
     "ResumeValueError",
     "RetryPolicy",
     "RuntimeResources",
@@ -65,6 +67,7 @@ PINNED = [
     "TriggerFlowPauseSignal",
     "TriggerFlowProcess",
     "TriggerFlowRuntimeData",
+    "UnheardEventWarning",
     "UnknownEventTypeError",
     "step",
 ]

@@ -24,6 +24,9 @@ class SignalRecord(TypedDict):
     ``cascade`` names the awaited emit this signal belongs to: ``await emit(...)``
     returns when no run of its cascade is pending. ``targets`` are the operator
     ids that listen to it; each target becomes one run with a derived id.
+    ``origin`` is the id of the external signal (start, external emit, flow
+    data change) this one descends from, its own id for an external one: the
+    join scope outside fan-outs. Signals recorded before it existed have none.
     """
 
     id: str
@@ -35,6 +38,7 @@ class SignalRecord(TypedDict):
     layers: list[LayerMark]
     targets: list[str]
     meta: NotRequired[dict[str, Any]]
+    origin: NotRequired[str]
 
 
 class ErrorRecord(TypedDict):

@@ -292,7 +292,13 @@ def _sub_flow_waiting(
         frame["status"] = "waiting"
     for projected_id, record in e.interrupts.items():
         existing = view.interrupts.get(projected_id)
-        if existing is not None and existing.get("status") != "waiting":
+        if (
+            existing is not None
+            and existing.get("status") != "waiting"
+            # The child raised the same local id again (a loop pausing under
+            # one name): a new pause to project, not a stale copy of the old.
+            and existing.get("raise_count") == record.get("raise_count")
+        ):
             continue
         entry = copy_json(record)
         entry["status"] = "waiting"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.events.values import to_json_value
-from orchestrator.runtime.interrupts import resolve_by_emit
+from orchestrator.flow.operators import INTERNAL_EVENT_PREFIXES
+from orchestrator.runtime.interrupts import resolve_by_emit, resumes_on
 from orchestrator.runtime.loop import run_sync
 
 if TYPE_CHECKING:
@@ -13,7 +15,36 @@ if TYPE_CHECKING:
     from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.runtime.operations import RunOperations
 
-__all__ = ["EmitMixin"]
+__all__ = ["EmitMixin", "UnheardEventWarning", "warn_if_unheard"]
+
+
+class UnheardEventWarning(RuntimeWarning):
+    """An emitted event reaches nothing: no operator listens and no interrupt resumes on it."""
+
+
+def warn_if_unheard(
+    engine: ExecutionEngine, event: str, targets: list[str], stacklevel: int
+) -> None:
+    """Warn when an emit of ``event`` would reach nothing (a typo'd name, usually).
+
+    The emit itself is still recorded: an event nobody hears is legal, and a
+    flow may listen to it later. Checked before anything is written, so that a
+    warnings filter turning it into an error leaves the log untouched.
+    """
+    if targets or resumes_on(engine, event):
+        return
+    listened = sorted(
+        name
+        for trigger_type, name in engine.definition.listeners
+        if trigger_type == "event" and not name.startswith(INTERNAL_EVENT_PREFIXES)
+    )
+    warnings.warn(
+        f"execution {engine.id!r}: nothing listens to event {event!r} (no when() or "
+        f"chunk trigger, no waiting interrupt's resume_event); the events this flow "
+        f"listens to are {listened}. Check the name, or wire a listener.",
+        UnheardEventWarning,
+        stacklevel=stacklevel + 1,
+    )
 
 
 class EmitMixin:
@@ -66,7 +97,6 @@ class EmitMixin:
             # Emitted before a crash: its handlers are already owed in the log.
             return None if detached else str(recorded[3])
         engine = self._engine
-        resolve_by_emit(engine, event, json_value)
         run_id = self._ops.run.run_id
         signal_id = engine.op_signal_id(run_id, index)
         signal = engine.signal(
@@ -76,7 +106,10 @@ class EmitMixin:
             source="chunk",
             cascade=signal_id,
             layers=self._signal["layers"],
+            origin=self._signal.get("origin"),
         )
+        warn_if_unheard(engine, event, signal["targets"], stacklevel=4)
+        resolve_by_emit(engine, event, json_value)
         engine.emit_signal(signal, run_id, index)
         return None if detached else signal_id
 

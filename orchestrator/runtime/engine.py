@@ -40,14 +40,32 @@ if TYPE_CHECKING:
     from orchestrator.runtime.host import FlowHost
     from orchestrator.runtime.resources import RuntimeResources
 
-__all__ = ["ExecutionEngine", "error_record", "layers_key"]
+__all__ = ["ExecutionEngine", "error_record", "join_scope", "layers_key"]
 
 
 def layers_key(layers: list[LayerMark]) -> str:
-    """The join scope of a signal: its fan-out marks, or ``__root__``."""
+    """The scope of a list of fan-out marks, or ``__root__`` for none."""
     if not layers:
         return "__root__"
     return ".".join(f"{mark[0]}:{mark[1]}" for mark in layers)
+
+
+def join_scope(signal: SignalRecord) -> str:
+    """The scope in which a join (when "and", collect) pairs this signal's value.
+
+    Inside a fan-out, the fan-out marks. Outside, the originating external
+    signal (as Agently's aggregation scope): everything one start or one
+    external emit caused joins together, and concurrent external emits each
+    get their own join. External signals themselves, and signals recorded
+    before origins were (no ``origin``), share ``__root__``.
+    """
+    layers = signal["layers"]
+    if layers:
+        return layers_key(layers)
+    origin = signal.get("origin")
+    if origin is None or origin == signal["id"]:
+        return "__root__"
+    return f"signal:{origin}"
 
 
 def error_record(error: BaseException) -> ErrorRecord:
@@ -227,9 +245,14 @@ class ExecutionEngine(ExecutionJournal):
         source: str = "chunk",
         cascade: str,
         layers: list[LayerMark],
+        origin: str | None = None,
     ) -> SignalRecord:
-        """A signal record routed to the operators listening to it now."""
-        return {
+        """A signal record routed to the operators listening to it now.
+
+        ``origin``: the parent signal's (``signal.get("origin")``), so that a
+        signal descended from one recorded without origins has none either.
+        """
+        record: SignalRecord = {
             "id": signal_id,
             "event": event,
             "type": trigger_type,
@@ -239,6 +262,9 @@ class ExecutionEngine(ExecutionJournal):
             "layers": layers,
             "targets": list(self.definition.targets(trigger_type, event)),
         }
+        if origin is not None:
+            record["origin"] = origin
+        return record
 
     def external_signal(
         self,
@@ -258,6 +284,7 @@ class ExecutionEngine(ExecutionJournal):
             source=source,
             cascade=signal_id,
             layers=[],
+            origin=signal_id,
         )
 
     def emit_signal(

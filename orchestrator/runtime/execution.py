@@ -24,6 +24,7 @@ from orchestrator.events.values import to_json_value
 from orchestrator.flow.operators import START
 from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.runtime.emits import warn_if_unheard
 from orchestrator.runtime.interrupts import (
     continue_interrupt,
     pending_interrupts,
@@ -225,8 +226,9 @@ class TriggerFlowExecution:
                 await engine.durable()
             return
         json_value = to_json_value(value, f"emit({event!r})")
-        resolve_by_emit(engine, event, json_value)
         signal = engine.external_signal(event, json_value, source="runtime")
+        warn_if_unheard(engine, event, signal["targets"], stacklevel=4)
+        resolve_by_emit(engine, event, json_value)
         engine.emit_signal(signal)
         await engine.wait_cascade(signal["cascade"])
         await engine.durable()
@@ -368,13 +370,14 @@ class TriggerFlowExecution:
         value: Any = None,
         *,
         resume_request_id: str | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any]:
         """Resolve a waiting interrupt with ``value`` and resume its branch.
 
         Returns after the resumed branch's handlers finished and everything is
         durable. Of two concurrent calls (even in different processes) exactly one
         wins; the other raises InterruptNotWaitingError. Repeating a call with the
-        same ``resume_request_id`` and value is a no-op returning the record.
+        same ``resume_request_id`` and value is a no-op returning the record. A
+        closed execution raises ExecutionClosedError.
         """
         return await self._call(  # type: ignore[no-any-return]
             continue_interrupt, self._engine, interrupt_id, value, resume_request_id
@@ -386,7 +389,7 @@ class TriggerFlowExecution:
         value: Any = None,
         *,
         resume_request_id: str | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, Any]:
         """Synchronous :meth:`async_continue_with`."""
         return self._sync(  # type: ignore[no-any-return]
             continue_interrupt, self._engine, interrupt_id, value, resume_request_id

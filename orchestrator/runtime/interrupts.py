@@ -10,17 +10,18 @@ two processes racing to resolve one interrupt, exactly one append lands.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
     ConcurrencyError,
+    ExecutionClosedError,
     FlowDefinitionError,
     InterruptError,
     InterruptNotWaitingError,
     LifecycleError,
     PauseNotAllowedError,
     ResumeConflictError,
+    ResumeLimitError,
     ResumeValueError,
 )
 from orchestrator.events.interrupt import (
@@ -46,6 +47,7 @@ __all__ = [
     "pending_interrupts",
     "raise_interrupt",
     "resolve_by_emit",
+    "resumes_on",
     "settle_interrupts_for_close",
     "TriggerFlowPauseSignal",
 ]
@@ -92,7 +94,8 @@ def raise_interrupt(
     resume_to: Any,
     resume_event: str | None,
     interrupt_id: str,
-    max_resumes: int,
+    max_resumes: int | None,
+    explicit_id: bool,
     request_payload_schema: Any,
     response_payload_schema: Any,
     extra: dict[str, Any],
@@ -121,16 +124,12 @@ def raise_interrupt(
             raise ResumeValueError(
                 f"pause_for(payload=...) does not match request_payload_schema: {problem}"
             )
-    resume = (signal.get("meta") or {}).get("resume") or {}
+    _check_max_resumes(max_resumes)
     resume_count = 0
-    if resume and target == "self":
-        resume_count = int(resume.get("resume_count", 0)) + 1
-        if resume_count > max_resumes:
-            raise InterruptError(
-                f"execution {engine.id!r}: self resume limit reached: interrupt "
-                f"{resume.get('interrupt_id')!r} was resumed {resume_count} times "
-                f"(max_resumes={max_resumes}); raise max_resumes or resume to 'next'"
-            )
+    if target == "self":
+        resume_count = _self_resume_count(engine, signal, interrupt_id, explicit_id)
+        if max_resumes is not None and resume_count >= max_resumes:
+            raise ResumeLimitError(engine.id, interrupt_id, resume_count, max_resumes)
     record: dict[str, Any] = {
         "id": interrupt_id,
         "type": kind,
@@ -154,6 +153,11 @@ def raise_interrupt(
         "continuation_event": op.continuation,
         "extra": to_json_value(extra, "pause_for extra"),
     }
+    previous = engine.view.interrupts.get(interrupt_id)
+    if previous is not None:
+        # The same id raised again (a loop pausing under one name): counted, so
+        # that its resume gets a signal id of its own (see _resume_signal_id).
+        record["raise_count"] = int(previous.get("raise_count", 1)) + 1
     engine.record(InterruptRaised(run_id=run_id, op=index, interrupt=record))
     return TriggerFlowPauseSignal(
         interrupt_id=interrupt_id,
@@ -163,9 +167,57 @@ def raise_interrupt(
     )
 
 
+def _check_max_resumes(max_resumes: Any) -> None:
+    if max_resumes is None:
+        return
+    if (
+        isinstance(max_resumes, bool)
+        or not isinstance(max_resumes, int)
+        or max_resumes < 0
+    ):
+        raise FlowDefinitionError(
+            "pause_for(max_resumes=...): use a non-negative int (or None for no "
+            f"limit), got {max_resumes!r}"
+        )
+
+
+def _self_resume_count(
+    engine: ExecutionEngine, signal: SignalRecord, interrupt_id: str, explicit_id: bool
+) -> int:
+    """How many ``resume_to="self"`` resumes led to this run (Agently's count).
+
+    Only a self resume counts: a chunk reached by a "next" or event resume starts
+    at 0, and so does a pause under another explicit id (a new pause point with
+    its own budget), as in Agently.
+    """
+    resume = (signal.get("meta") or {}).get("resume")
+    if not resume:
+        return 0
+    resumed_from = resume.get("interrupt_id")
+    source = engine.view.interrupts.get(resumed_from) if resumed_from else None
+    if source is None or source.get("resume_to") != "self":
+        return 0
+    if explicit_id and interrupt_id != resumed_from:
+        return 0
+    return int(resume.get("resume_count", 0)) + 1
+
+
 def default_interrupt_id(run_id: str, index: int) -> str:
     """A deterministic id: re-executing the run raises the same interrupt."""
     return derive_id("i", run_id, index)
+
+
+def _resume_signal_id(record: dict[str, Any], kind: str) -> str:
+    """The id of the signal that resumes ``record``: one per raise of its id.
+
+    The first raise of an id keeps the form older logs recorded; a later raise of
+    the same id adds its raise count, so each resume is a new signal (and its
+    runs new runs) instead of a replay of the previous resume's.
+    """
+    raised = record.get("raise_count")
+    if raised:
+        return derive_id("s", record["id"], kind, raised)
+    return derive_id("s", record["id"], kind)
 
 
 def _resume_signals(
@@ -185,7 +237,7 @@ def _resume_signals(
         event = record.get("continuation_event")
         if not event:
             return []
-        signal_id = derive_id("s", interrupt_id, "next")
+        signal_id = _resume_signal_id(record, "next")
         resumed = engine.signal(
             signal_id,
             event,
@@ -193,9 +245,10 @@ def _resume_signals(
             source="interrupt",
             cascade=signal_id,
             layers=signal["layers"],
+            origin=signal.get("origin"),
         )
     elif target == "self":
-        signal_id = derive_id("s", interrupt_id, "self")
+        signal_id = _resume_signal_id(record, "self")
         resumed = engine.signal(
             signal_id,
             signal["event"],
@@ -204,10 +257,11 @@ def _resume_signals(
             source="interrupt",
             cascade=signal_id,
             layers=signal["layers"],
+            origin=signal.get("origin"),
         )
         resumed["targets"] = [record["op_id"]]
     else:
-        signal_id = derive_id("s", interrupt_id, "event")
+        signal_id = _resume_signal_id(record, "event")
         resumed = engine.signal(
             signal_id,
             target["event"],
@@ -215,6 +269,8 @@ def _resume_signals(
             source="interrupt",
             cascade=signal_id,
             layers=signal["layers"],
+            # Like an emit of the event (which resolves it too): its own origin.
+            origin=signal_id if "origin" in signal else None,
         )
     resumed["meta"] = resume_meta
     return [resumed]
@@ -225,21 +281,17 @@ async def continue_interrupt(
     interrupt_id: str,
     value: Any,
     resume_request_id: str | None,
-) -> dict[str, Any] | None:
-    """Resolve a waiting interrupt and resume its branch; return its record."""
-    from orchestrator.runtime.execution import LifecycleWarning
+) -> dict[str, Any]:
+    """Resolve a waiting interrupt and resume its branch; return its record.
 
+    A closed execution refuses with ExecutionClosedError, which is also an
+    InterruptNotWaitingError: a resume that cannot happen is an error, as for an
+    unknown or settled interrupt, not a warning the caller may never see.
+    """
     engine.bind()
-    view = engine.view
-    if view.lifecycle == LifecycleState.CLOSED:
-        warnings.warn(
-            f"Execution {engine.id!r} ignored continue_with({interrupt_id!r}) because "
-            "lifecycle state is 'closed'",
-            LifecycleWarning,
-            stacklevel=3,
-        )
-        return None
     json_value = to_json_value(value, f"continue_with({interrupt_id!r})")
+    if _closed_retry(engine, interrupt_id, json_value, resume_request_id):
+        return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
     await engine.durable()
     # Two calls in this process decide one after the other; calls in other
     # processes are decided by the log (the append at the expected head).
@@ -247,13 +299,56 @@ async def continue_interrupt(
         return await _continue(engine, interrupt_id, json_value, resume_request_id)
 
 
+def _closed_retry(
+    engine: ExecutionEngine,
+    interrupt_id: str,
+    value: Any,
+    resume_request_id: str | None,
+) -> bool:
+    """On a closed execution: True for an idempotent retry, else raise why not.
+
+    An idempotent retry repeats a resume that happened (same
+    ``resume_request_id`` and value); it returns the record even after the close.
+    """
+    view = engine.view
+    if view.lifecycle != LifecycleState.CLOSED:
+        return False
+    record = view.interrupts.get(interrupt_id)
+    if (
+        record is not None
+        and resume_request_id is not None
+        and record.get("resume_request_id") == resume_request_id
+        and already_settled(engine, record, interrupt_id, value, resume_request_id)
+    ):
+        return True
+    if record is None:
+        detail = f"it has no interrupt {interrupt_id!r}"
+    else:
+        by = record.get("resolved_by") or "a continue_with"
+        how = (
+            f"cancelled ({record.get('cancelled_reason')})"
+            if record.get("status") == "cancelled"
+            else f"resolved by {by}"
+        )
+        detail = (
+            f"interrupt {interrupt_id!r} is not waiting: it was {how} at seq "
+            f"{record.get('resolved_seq')}"
+        )
+    raise ExecutionClosedError(
+        engine.id, view.status, f"continue_with({interrupt_id!r})", detail
+    )
+
+
 async def _continue(
     engine: ExecutionEngine,
     interrupt_id: str,
     json_value: Any,
     resume_request_id: str | None,
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     for _ in range(5):
+        # Checked on every pass: another process may have closed it meanwhile.
+        if _closed_retry(engine, interrupt_id, json_value, resume_request_id):
+            return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
         record = engine.view.interrupts.get(interrupt_id)
         if already_settled(engine, record, interrupt_id, json_value, resume_request_id):
             return copy_json(record)  # type: ignore[no-any-return]
@@ -332,6 +427,14 @@ def already_settled(
         f"execution {engine.id!r}: interrupt {interrupt_id!r} is not waiting: it was "
         f"{status} by {by} at seq {record.get('resolved_seq')}. Check "
         "get_pending_interrupts() for what is still waiting."
+    )
+
+
+def resumes_on(engine: ExecutionEngine, event: str) -> bool:
+    """True when an emit of ``event`` would resolve a waiting interrupt."""
+    return any(
+        record.get("status") == "waiting" and record.get("resume_event") == event
+        for record in engine.view.interrupts.values()
     )
 
 

@@ -27,7 +27,7 @@ from orchestrator.runtime.attempts import (
     stray_cancellation,
     with_timeout,
 )
-from orchestrator.runtime.engine import error_record, layers_key
+from orchestrator.runtime.engine import error_record, join_scope, layers_key
 from orchestrator.runtime.steps import CURRENT_DATA
 
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ def _scoped(
     return {
         "layers": signal["layers"] if layers is None else layers,
         "cascade": signal["cascade"],
+        "origin": signal.get("origin"),
     }
 
 
@@ -236,7 +237,7 @@ async def _run_gate(
             engine, run, [_emit(engine, run, 0, op.continuation, payload, signal)]
         )
         return
-    scope = layers_key(signal["layers"])
+    scope = join_scope(signal)
     key = f"{signal['type']}:{signal['event']}"
     arrived = dict(engine.view.joins.get(op.id, {}).get(scope, {}))
     arrived[key] = value
@@ -494,7 +495,7 @@ async def _run_collect_branch(
         and other.options.get("collect") == name
     ]
     join_id = f"Collect-{name}"
-    scope = layers_key(signal["layers"])
+    scope = join_scope(signal)
     arrived = dict(engine.view.joins.get(join_id, {}).get(scope, {}))
     arrived[branch] = signal["value"]
     assert op.continuation is not None

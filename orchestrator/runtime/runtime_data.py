@@ -242,14 +242,18 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         if not emit or not self._engine.definition.targets("runtime_data", key):
             return None
         current = get_path(self._engine.view.state, key, None)
+        signal_id = self._engine.op_signal_id(run_id, f"{index}:rd")
         signal = self._engine.signal(
-            self._engine.op_signal_id(run_id, f"{index}:rd"),
+            signal_id,
             key,
             copy_json(current),
             trigger_type="runtime_data",
             source="runtime_data",
-            cascade=self._engine.op_signal_id(run_id, f"{index}:rd"),
+            cascade=signal_id,
             layers=self._signal["layers"],
+            # A state change is its own origin, as in Agently (the execution
+            # emits it, outside any chain): it joins in ``__root__``.
+            origin=signal_id,
         )
         self._engine.emit_signal(signal, run_id, None)
         return signal["cascade"]

@@ -330,6 +330,7 @@ async def finish_frame(
         source="sub_flow",
         cascade=str(cascade),
         layers=list(signal.get("layers") or []),
+        origin=signal.get("origin"),
     )
     for request in requests:
         parent.add_extra(request)  # written atomically with SubFlowCompleted
@@ -390,7 +391,7 @@ async def continue_projected(
     resume_request_id: str | None,
 ) -> None:
     """Resume a child through its projected interrupt; finish the frame if it ends."""
-    from orchestrator.errors import InterruptError, StoreError
+    from orchestrator.errors import ExecutionClosedError, InterruptError, StoreError
     from orchestrator.events.interrupt import InterruptResolved
     from orchestrator.runtime.interrupts import continue_interrupt
 
@@ -403,15 +404,15 @@ async def continue_projected(
         return
     failure: BaseException | None = None
     try:
-        resolved = await continue_interrupt(child, local_id, value, resume_request_id)
+        await continue_interrupt(child, local_id, value, resume_request_id)
+    except ExecutionClosedError:
+        # The child closed meanwhile: not resolved here; say who settled it.
+        _refuse_settled(child, local_id, value, resume_request_id)
+        return
     except (InterruptError, StoreError):
         raise  # not resolved here (another process won, or the log refused it)
     except Exception as child_failure:  # noqa: BLE001 - the resumed child failed
         failure = child_failure
-    else:
-        if resolved is None:  # the child closed meanwhile: ignored, not resolved
-            _refuse_settled(child, local_id, value, resume_request_id)
-            return
     parent.record(
         InterruptResolved(
             interrupt_id=record["id"],

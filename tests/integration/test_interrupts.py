@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from orchestrator import (
+    ExecutionClosedError,
     InterruptNotWaitingError,
     LifecycleError,
     PauseNotAllowedError,
@@ -24,7 +25,6 @@ from orchestrator import (
 )
 from orchestrator.errors import InterruptError, ResumeValueError
 from orchestrator.events.codec import loads
-from orchestrator.runtime.execution import LifecycleWarning
 from orchestrator.runtime.interrupts import TriggerFlowPauseSignal
 from orchestrator.testing import assert_replay_equivalent
 from tests.integration.scripts.logs import interrupt, stream
@@ -225,7 +225,8 @@ async def test_resume_to_self_reruns_the_chunk_with_is_resume(make_flow):
 
 async def test_max_resumes_caps_self_re_pausing(make_flow):
     """Issue 5: max_resumes caps re-pausing under resume_to="self" (reference §7:
-    past it, "self resume limit reached")."""
+    past it, "self resume limit reached"). Issue 11 item 9: counted as Agently
+    does, max_resumes=2 means two resumes, so only the first may pause again."""
     flow = make_flow(skip_exceptions=True)
     caught: list[str] = []
 
@@ -245,17 +246,16 @@ async def test_max_resumes_caps_self_re_pausing(make_flow):
     flow.to(gate).to(after)
     execution = flow.create_execution(auto_close=False)
     await execution.async_start(None)
-    for _ in range(2):  # two resumes may pause again
-        (interrupt_id,) = execution.get_pending_interrupts()
-        await execution.async_continue_with(interrupt_id, "again")
-        assert caught == []
+    (interrupt_id,) = execution.get_pending_interrupts()
+    await execution.async_continue_with(interrupt_id, "again")
+    assert caught == []  # the first resume may pause again
     (interrupt_id,) = execution.get_pending_interrupts()
     await execution.async_continue_with(interrupt_id, "again")
     assert len(caught) == 1
     assert "self resume limit reached" in caught[0]
     assert execution.get_pending_interrupts() == {}
     snapshot = await execution.async_close()
-    assert snapshot["runs"] == [False, True, True, True]
+    assert snapshot["runs"] == [False, True, True]
     assert snapshot["after"] == "gave up"
 
 
@@ -534,7 +534,8 @@ async def test_close_with_pending_interrupts_raises_by_default(make_flow):
 
 async def test_close_with_cancel_policy_cancels_interrupts(make_flow):
     """Issue 5: pending_interrupts="cancel" cancels them (recorded) and closes
-    ``cancelled``; a later continue_with warns and returns None (reference §4)."""
+    ``cancelled``; a later continue_with raises ExecutionClosedError (issue 11
+    item 17; Agently warned and returned None)."""
     flow, seen = _gate_flow(make_flow, interrupt_id="c-1")
     execution = flow.create_execution(auto_close=False)
     await execution.async_start("doc")
@@ -546,8 +547,16 @@ async def test_close_with_cancel_policy_cancels_interrupts(make_flow):
     assert execution.get_pending_interrupts() == {}
     cancelled = _events(flow, execution.id, "interrupt.cancelled")
     assert [e["interrupt_id"] for e in cancelled] == ["c-1"]
-    with pytest.warns(LifecycleWarning, match="closed"):
-        assert await execution.async_continue_with("c-1", "late") is None
+    head = execution.view.last_seq
+    with pytest.raises(ExecutionClosedError, match="is closed") as refused:
+        await execution.async_continue_with("c-1", "late")
+    assert isinstance(refused.value, LifecycleError)
+    assert (refused.value.execution_id, refused.value.status) == (
+        execution.id,
+        "cancelled",
+    )
+    assert "continue_with('c-1')" in str(refused.value)
+    assert execution.view.last_seq == head
     assert seen == []
     assert await execution.async_close() is snapshot
     await assert_replay_equivalent(execution)

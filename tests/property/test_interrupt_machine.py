@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -37,13 +36,13 @@ from hypothesis.stateful import (
 )
 
 from orchestrator import (
+    ExecutionClosedError,
     InterruptNotWaitingError,
     ResumeConflictError,
     TriggerFlow,
     TriggerFlowRuntimeData,
 )
 from orchestrator.events.codec import loads
-from orchestrator.runtime.execution import LifecycleWarning
 from orchestrator.testing import assert_replay_equivalent, json_values
 
 MODES = st.sampled_from(["next", "self", "event"])
@@ -260,13 +259,8 @@ class InterruptMachine(RuleBasedStateMachine):
     def continue_after_close(self, pick: int, value: Any) -> None:
         ids = sorted(self.model) or ["q-never-raised"]
         head = self.execution.view.last_seq
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = self.run(
-                self.execution.async_continue_with(ids[pick % len(ids)], value)
-            )
-        assert result is None
-        assert any(issubclass(w.category, LifecycleWarning) for w in caught)
+        with pytest.raises(ExecutionClosedError):
+            self.run(self.execution.async_continue_with(ids[pick % len(ids)], value))
         assert self.execution.view.last_seq == head
 
     # -- invariants ----------------------------------------------------------------------

@@ -18,6 +18,11 @@ from orchestrator.flow.retry import RetryPolicy
 T0 = 1_735_689_600.0  # the fake clock's start
 HOUR = 3600.0
 
+# Set once a scenario printed "parked": pid_flow's chunks then hold still until the
+# kill lands, so the kill always leaves work to recover. Without it a loaded
+# machine let the parked process finish every chunk before SIGKILL arrived.
+_parked = False
+
 
 def timer_flow(db: str, clock: FakeClock) -> TriggerFlow:
     flow = TriggerFlow(name="timer", store=db, clock=clock, lease_ttl=5.0)
@@ -58,6 +63,8 @@ def pid_flow(db: str) -> TriggerFlow:
 
         async def step(data: TriggerFlowRuntimeData) -> Any:
             await asyncio.sleep(0.01)
+            while _parked:
+                await asyncio.sleep(HOUR)  # killed here, before recording
             data.append_state("pids", os.getpid())
             return data.value
 
@@ -86,8 +93,10 @@ def approval_flow(db: str, park: bool = False) -> TriggerFlow:
 
 
 async def park_until(predicate: Any) -> None:
+    global _parked
     while not predicate():
         await asyncio.sleep(0.005)
+    _parked = True
     print("parked", flush=True)
     await asyncio.sleep(3600)
 

@@ -18,11 +18,6 @@ from orchestrator.flow.retry import RetryPolicy
 T0 = 1_735_689_600.0  # the fake clock's start
 HOUR = 3600.0
 
-# Set once a scenario printed "parked": pid_flow's chunks then hold still until the
-# kill lands, so the kill always leaves work to recover. Without it a loaded
-# machine let the parked process finish every chunk before SIGKILL arrived.
-_parked = False
-
 
 def timer_flow(db: str, clock: FakeClock) -> TriggerFlow:
     flow = TriggerFlow(name="timer", store=db, clock=clock, lease_ttl=5.0)
@@ -55,20 +50,18 @@ def retry_flow(db: str, clock: FakeClock, marker: str) -> TriggerFlow:
     return flow
 
 
-def pid_flow(db: str) -> TriggerFlow:
-    """A chain whose every chunk appends the pid of the process running it."""
+def pid_flow(db: str, hold_from: int | None = None) -> TriggerFlow:
+    """A chain whose every chunk appends the pid of the process running it.
+
+    With ``hold_from``, chunks from that index on never finish in this process,
+    so a kill always leaves work to recover: on a loaded machine the fastest of
+    many executions could otherwise run to its end before the slowest parked.
+    """
     flow = TriggerFlow(name="pids", store=db, lease_ttl=30.0)
     process: Any = flow
     for index in range(6):
-
-        async def step(data: TriggerFlowRuntimeData) -> Any:
-            await asyncio.sleep(0.01)
-            while _parked:
-                await asyncio.sleep(HOUR)  # killed here, before recording
-            data.append_state("pids", os.getpid())
-            return data.value
-
-        process = process.to(step, name=f"step{index}")
+        hold = hold_from is not None and index >= hold_from
+        process = process.to(_pid_step(hold), name=f"step{index}")
     return flow
 
 
@@ -92,11 +85,20 @@ def approval_flow(db: str, park: bool = False) -> TriggerFlow:
     return flow
 
 
+def _pid_step(hold: bool) -> Any:
+    async def step(data: TriggerFlowRuntimeData) -> Any:
+        await asyncio.sleep(0.01)
+        if hold:
+            await asyncio.sleep(HOUR)  # killed here, before recording
+        data.append_state("pids", os.getpid())
+        return data.value
+
+    return step
+
+
 async def park_until(predicate: Any) -> None:
-    global _parked
     while not predicate():
         await asyncio.sleep(0.005)
-    _parked = True
     print("parked", flush=True)
     await asyncio.sleep(3600)
 
@@ -139,7 +141,7 @@ async def main(name: str, db: str, arg: str | None) -> None:
         execution = flow.get_execution("approval-1")
         await execution.async_continue_with("approve", {"ok": True})
     elif name == "pids-start":
-        flow = pid_flow(db)
+        flow = pid_flow(db, hold_from=2)
         executions = [
             flow.create_execution(auto_close=False, execution_id=f"p{i:02d}")
             for i in range(20)

@@ -193,21 +193,32 @@ class PauseMixin:
         paused = self._ops.paused
         if not paused:
             return False
+        chunk = self._ops.op.name
+        error = PauseNotReturnedError(
+            self._engine.id, chunk, paused, type(result).__name__
+        )
+        self.fail_paused_run(error, f"chunk {chunk!r} did not return its pause signal")
+        return True
+
+    def fail_paused_run(self, error: BaseException, reason: str | None = None) -> None:
+        """The run's final failure: its waiting interrupts are cancelled with it.
+
+        A failed chunk's branch must not wait: a later ``continue_with`` would
+        run the downstream of a chunk that failed. Every interrupt this run
+        raised (in any attempt) and still waiting is cancelled in the same
+        append as ``chunk.failed``. Only the final failure does this: a retried
+        attempt replays its pause by key and must find it still waiting.
+        """
         engine = self._engine
         run = self._ops.run
-        chunk = self._ops.op.name
-        error = PauseNotReturnedError(engine.id, chunk, paused, type(result).__name__)
-        for interrupt_id in paused:
-            record = engine.view.interrupts.get(interrupt_id)
-            if record is not None and record.get("status") == "waiting":
+        if reason is None:
+            reason = f"chunk {self._ops.op.name!r} failed after pausing"
+        for interrupt_id, record in list(engine.view.interrupts.items()):
+            if record.get("run_id") == run.run_id and record.get("status") == "waiting":
                 engine.record(
-                    InterruptCancelled(
-                        interrupt_id=interrupt_id,
-                        reason=f"chunk {chunk!r} did not return its pause signal",
-                    )
+                    InterruptCancelled(interrupt_id=interrupt_id, reason=reason)
                 )
         engine.fail_run(run, error)
-        return True
 
     @property
     def is_resume(self) -> bool:

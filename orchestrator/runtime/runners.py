@@ -202,7 +202,7 @@ async def _run_chunk(
                     )
                 )
                 continue
-            engine.fail_run(run, failure)
+            data.fail_paused_run(failure)
             return
         if data.is_pause_result(result):
             data.complete_paused(result)

@@ -28,6 +28,7 @@ from orchestrator.errors import (
 )
 from orchestrator.events.codec import decode
 from orchestrator.events.execution import SnapshotTaken
+from orchestrator.events.values import MAX_RECORD_DEPTH, MAX_VALUE_DEPTH, nested_beyond
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.flow_state import (
     FlowStateView,
@@ -276,6 +277,7 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
                 raise bad(f"stream {sid!r}: event #{expected} is not at seq {expected}")
             if not isinstance(event.get("type"), str) or "data" not in event:
                 raise bad(f"stream {sid!r} seq {expected}: needs type and data")
+            _check_depth(sid, expected, event["data"])
             position, created_at = event.get("position"), event.get("created_at")
             if (
                 type(position) is not int
@@ -285,3 +287,14 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
                 raise bad(f"stream {sid!r} seq {expected}: needs position, created_at")
     check_tree(execution_id, streams)
     return execution_id, streams
+
+
+def _check_depth(stream_id: str, seq: int, data: Any) -> None:
+    """Refuse nesting the log never writes: the fold copies it, snapshots encode it."""
+    path = nested_beyond(data, MAX_RECORD_DEPTH)
+    if path is not None:
+        shown = path if len(path) <= 60 else path[:57] + "..."
+        raise format_error(
+            f"stream {stream_id!r} seq {seq}: data at {shown} is nested more than "
+            f"{MAX_RECORD_DEPTH} lists/dicts deep (a value may hold {MAX_VALUE_DEPTH})"
+        )

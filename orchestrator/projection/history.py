@@ -73,6 +73,8 @@ def export_history(
     root = store.get_stream(execution_id)
     if root is None or root.kind not in EXECUTION_KINDS:
         raise ExecutionNotFoundError(execution_id, store.url)
+    if root.kind == "child":
+        raise _child_export_error(store, root)
     infos = _descendants(store, root)
     flows = sorted({i.flow_name for i in infos if i.flow_name is not None})
     # A child's flow data is isolated on a stream of its own: part of its tree.
@@ -95,6 +97,22 @@ def export_history(
     if commits is not None:
         document["commits"] = sorted(commits)
     return document
+
+
+def _child_export_error(store: EventStore, child: StreamInfo) -> HistoryFormatError:
+    """A history starts at its root (import refuses a child root): name that root."""
+    top, seen = child, {child.stream_id}
+    while top.kind == "child" and top.parent_id is not None:
+        parent = store.get_stream(top.parent_id)
+        if parent is None or parent.stream_id in seen:
+            break
+        seen.add(parent.stream_id)
+        top = parent
+    return HistoryFormatError(
+        f"cannot export execution {child.stream_id!r}: it is a sub-flow child of "
+        f"{child.parent_id!r}, and a history starts at its root execution, which "
+        f"holds its children; export {top.stream_id!r} instead. Nothing was exported."
+    )
 
 
 def _descendants(store: EventStore, root: StreamInfo) -> list[StreamInfo]:

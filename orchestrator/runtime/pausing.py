@@ -209,16 +209,30 @@ class PauseMixin:
         append as ``chunk.failed``. Only the final failure does this: a retried
         attempt replays its pause by key and must find it still waiting.
         """
-        engine = self._engine
-        run = self._ops.run
         if reason is None:
             reason = f"chunk {self._ops.op.name!r} failed after pausing"
-        for interrupt_id, record in list(engine.view.interrupts.items()):
-            if record.get("run_id") == run.run_id and record.get("status") == "waiting":
-                engine.record(
-                    InterruptCancelled(interrupt_id=interrupt_id, reason=reason)
-                )
-        engine.fail_run(run, error)
+        self.cancel_run_interrupts(reason)
+        self._engine.fail_run(self._ops.run, error)
+
+    def cancel_run_interrupts(self, reason: str) -> None:
+        """Cancel the interrupts this run raised that still wait (recorded, not flushed).
+
+        Called as the run ends without its pause: failed, or completed with a
+        value by a retry that did not pause again (the branch went on, so a
+        resume would run its downstream a second time).
+        """
+        engine = self._engine
+        run = self._ops.run
+        for op in run.ops:
+            if op[1] != "pause":
+                continue
+            record = engine.view.interrupts.get(op[2])
+            if (
+                record is not None
+                and record.get("status") == "waiting"
+                and record.get("run_id") == run.run_id
+            ):
+                engine.record(InterruptCancelled(interrupt_id=op[2], reason=reason))
 
     @property
     def is_resume(self) -> bool:

@@ -4,7 +4,8 @@ Issue 11 loose end: on the run's final failure its interrupt stayed
 ``waiting``, so a later ``continue_with`` could still run the downstream of a
 failed chunk. The final failure now cancels the interrupts the run raised, in
 the same append as ``chunk.failed``; a retried attempt does not (its replayed
-pause is matched by key and must find the interrupt still waiting).
+pause is matched by key and must find the interrupt still waiting), and a
+retry that returns a value instead cancels the earlier attempt's stale pause.
 """
 
 from __future__ import annotations
@@ -123,4 +124,41 @@ async def test_a_pause_then_raise_with_skip_exceptions_ends_its_branch(
     record = execution.get_interrupt("ask")
     assert record is not None
     assert record["status"] == "cancelled"
+    await assert_replay_equivalent(execution)
+
+
+async def test_a_retry_that_returns_a_value_cancels_the_earlier_pause(
+    make_flow: Any,
+) -> None:
+    """The first attempt pauses and raises; the retry returns a value instead.
+
+    The branch continued with that value, so the first attempt's interrupt is
+    stale: resuming it would run the downstream a second time.
+    """
+    seen: list[Any] = []
+    attempts: list[int] = []
+
+    async def changes_its_mind(data: Any) -> Any:
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            await data.async_pause_for(interrupt_id="ask")
+            raise Boom("first attempt")
+        return "done"
+
+    flow = build(make_flow, seen, changes_its_mind, NO_WAIT)
+    execution = flow.create_execution(auto_close=False)
+    with anyio.fail_after(10):
+        await execution.async_start("in")
+    assert seen == ["done"]
+    assert execution.get_pending_interrupts() == {}
+    assert execution.get_status() != "waiting"
+    with anyio.fail_after(10), pytest.raises(InterruptNotWaitingError):
+        await execution.async_continue_with("ask", "late")
+    assert seen == ["done"]
+    with anyio.fail_after(10):
+        await execution.async_close()
+    assert execution.get_status() == "completed"
+    logged = types(flow, execution.id)
+    at = logged.index("interrupt.cancelled")
+    assert logged[at + 1] == "chunk.completed"
     await assert_replay_equivalent(execution)

@@ -509,3 +509,21 @@ def test_event_descriptions() -> None:
     assert short_event_name("Chunk[fetch]-chunk-0123456789abcdef") == "Chunk[fetch]"
     assert short_event_name("ForEach-0123456789abcdef-Send") == "ForEach-Send"
     assert short_value("x" * 100, 10) == '"xxxxxxxx…'
+
+
+def test_export_of_a_child_is_one_line_naming_the_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.replay.make_histories import HISTORIES
+
+    db = str(tmp_path / "deep.db")
+    assert main(["import", str(HISTORIES / "deep.json"), "--db", db]) == 0
+    capsys.readouterr()
+    out_file = tmp_path / "child.json"
+    assert main(["export", "c2a9b0666b81e0bd7", "--db", db, "-o", str(out_file)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("triggerlog: error: ")
+    assert captured.err.count("\n") == 1
+    assert "export 'golden-deep' instead" in captured.err
+    assert not out_file.exists()

@@ -26,7 +26,14 @@ from typing import Any, TypeAlias
 
 from orchestrator.errors import PayloadError
 
-__all__ = ["MAX_VALUE_DEPTH", "JsonValue", "copy_json", "to_json_value"]
+__all__ = [
+    "MAX_RECORD_DEPTH",
+    "MAX_VALUE_DEPTH",
+    "JsonValue",
+    "copy_json",
+    "nested_beyond",
+    "to_json_value",
+]
 
 JsonValue: TypeAlias = (
     bool | int | float | str | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -36,6 +43,14 @@ _SCALARS = (str, int, bool, type(None))
 
 #: Most lists/dicts a value may nest (a dot path's extra segments count too).
 MAX_VALUE_DEPTH = 128
+
+#: Most lists/dicts a whole record from outside may nest: a ``save()`` dict
+#: given to ``load()``, the data of one event of an imported history. A value
+#: at the cap sits at most 7 containers deep in them (a view slot, the view,
+#: the document); the rest is room for sub-flow write_back path segments. The
+#: wrappers derived from such a record (a snapshot in an exported history: 6
+#: more) still stay far below orjson's 254.
+MAX_RECORD_DEPTH = MAX_VALUE_DEPTH + 32
 
 _HINTS = {
     "set": "convert it to a sorted list",
@@ -108,6 +123,48 @@ def copy_json(value: Any) -> Any:
     if type(value) is list:
         return [copy_json(v) for v in value]
     return value
+
+
+def nested_beyond(value: Any, limit: int) -> str | None:
+    """The path of the first list/dict of ``value`` nested more than ``limit`` deep.
+
+    None when ``value`` nests at most ``limit`` lists/dicts. Iterative, and it
+    stops descending at the limit: a value nested 10,000 deep (or containing
+    itself) costs ``limit`` levels and never reaches the recursion limit. Paths
+    are only built for the one offending branch.
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            children: Any = node.values()
+        elif kind is list or kind is tuple:
+            children = node
+        else:
+            continue
+        if level > limit:
+            return _path_to_depth(value, limit + 1)
+        stack.extend((child, level + 1) for child in children)
+    return None
+
+
+def _path_to_depth(value: Any, level: int) -> str:
+    """``$.a[0].b``: the path of a container at nesting ``level`` (it exists)."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "$")]
+    while stack:
+        node, at, path = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            items = [(child, f"{path}.{key}") for key, child in node.items()]
+        elif kind is list or kind is tuple:
+            items = [(child, f"{path}[{i}]") for i, child in enumerate(node)]
+        else:
+            continue
+        if at == level:
+            return path
+        stack.extend((child, at + 1, where) for child, where in items)
+    return "$"
 
 
 def _too_deep(where: str, path: str) -> PayloadError:

@@ -28,6 +28,7 @@ from orchestrator.errors import (
 )
 from orchestrator.events.codec import decode
 from orchestrator.events.execution import SnapshotTaken
+from orchestrator.events.values import MAX_RECORD_DEPTH, MAX_VALUE_DEPTH, nested_beyond
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.flow_state import (
     FlowStateView,
@@ -72,6 +73,8 @@ def export_history(
     root = store.get_stream(execution_id)
     if root is None or root.kind not in EXECUTION_KINDS:
         raise ExecutionNotFoundError(execution_id, store.url)
+    if root.kind == "child":
+        raise _child_export_error(store, root)
     infos = _descendants(store, root)
     flows = sorted({i.flow_name for i in infos if i.flow_name is not None})
     # A child's flow data is isolated on a stream of its own: part of its tree.
@@ -94,6 +97,22 @@ def export_history(
     if commits is not None:
         document["commits"] = sorted(commits)
     return document
+
+
+def _child_export_error(store: EventStore, child: StreamInfo) -> HistoryFormatError:
+    """A history starts at its root (import refuses a child root): name that root."""
+    top, seen = child, {child.stream_id}
+    while top.kind == "child" and top.parent_id is not None:
+        parent = store.get_stream(top.parent_id)
+        if parent is None or parent.stream_id in seen:
+            break
+        seen.add(parent.stream_id)
+        top = parent
+    return HistoryFormatError(
+        f"cannot export execution {child.stream_id!r}: it is a sub-flow child of "
+        f"{child.parent_id!r}, and a history starts at its root execution, which "
+        f"holds its children; export {top.stream_id!r} instead. Nothing was exported."
+    )
 
 
 def _descendants(store: EventStore, root: StreamInfo) -> list[StreamInfo]:
@@ -276,6 +295,7 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
                 raise bad(f"stream {sid!r}: event #{expected} is not at seq {expected}")
             if not isinstance(event.get("type"), str) or "data" not in event:
                 raise bad(f"stream {sid!r} seq {expected}: needs type and data")
+            _check_depth(sid, expected, event["data"])
             position, created_at = event.get("position"), event.get("created_at")
             if (
                 type(position) is not int
@@ -285,3 +305,14 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
                 raise bad(f"stream {sid!r} seq {expected}: needs position, created_at")
     check_tree(execution_id, streams)
     return execution_id, streams
+
+
+def _check_depth(stream_id: str, seq: int, data: Any) -> None:
+    """Refuse nesting the log never writes: the fold copies it, snapshots encode it."""
+    path = nested_beyond(data, MAX_RECORD_DEPTH)
+    if path is not None:
+        shown = path if len(path) <= 60 else path[:57] + "..."
+        raise format_error(
+            f"stream {stream_id!r} seq {seq}: data at {shown} is nested more than "
+            f"{MAX_RECORD_DEPTH} lists/dicts deep (a value may hold {MAX_VALUE_DEPTH})"
+        )

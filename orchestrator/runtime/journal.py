@@ -386,6 +386,12 @@ class ExecutionJournal(abc.ABC):
             # The log refuses this execution's writes (fenced, disk full...): stop
             # running its chunks, whose effects could no longer be recorded.
             self.cancel_tasks()
+            # And leave the flow's live set (as a stopped engine does), so that
+            # get_execution(id) rebuilds it from the log, as the error advises.
+            forget = getattr(getattr(self, "host", None), "forget_engine", None)
+            if forget is not None:
+                forget(self)
+            self.stop_lease_timer()
         # Idle waiters too: the refused runs stay pending, so idleness (what
         # close() waits for) would otherwise never come.
         waiters = [w for ws in self._cascade_waiters.values() for w in ws]

@@ -193,21 +193,46 @@ class PauseMixin:
         paused = self._ops.paused
         if not paused:
             return False
+        chunk = self._ops.op.name
+        error = PauseNotReturnedError(
+            self._engine.id, chunk, paused, type(result).__name__
+        )
+        self.fail_paused_run(error, f"chunk {chunk!r} did not return its pause signal")
+        return True
+
+    def fail_paused_run(self, error: BaseException, reason: str | None = None) -> None:
+        """The run's final failure: its waiting interrupts are cancelled with it.
+
+        A failed chunk's branch must not wait: a later ``continue_with`` would
+        run the downstream of a chunk that failed. Every interrupt this run
+        raised (in any attempt) and still waiting is cancelled in the same
+        append as ``chunk.failed``. Only the final failure does this: a retried
+        attempt replays its pause by key and must find it still waiting.
+        """
+        if reason is None:
+            reason = f"chunk {self._ops.op.name!r} failed after pausing"
+        self.cancel_run_interrupts(reason)
+        self._engine.fail_run(self._ops.run, error)
+
+    def cancel_run_interrupts(self, reason: str) -> None:
+        """Cancel the interrupts this run raised that still wait (recorded, not flushed).
+
+        Called as the run ends without its pause: failed, or completed with a
+        value by a retry that did not pause again (the branch went on, so a
+        resume would run its downstream a second time).
+        """
         engine = self._engine
         run = self._ops.run
-        chunk = self._ops.op.name
-        error = PauseNotReturnedError(engine.id, chunk, paused, type(result).__name__)
-        for interrupt_id in paused:
-            record = engine.view.interrupts.get(interrupt_id)
-            if record is not None and record.get("status") == "waiting":
-                engine.record(
-                    InterruptCancelled(
-                        interrupt_id=interrupt_id,
-                        reason=f"chunk {chunk!r} did not return its pause signal",
-                    )
-                )
-        engine.fail_run(run, error)
-        return True
+        for op in run.ops:
+            if op[1] != "pause":
+                continue
+            record = engine.view.interrupts.get(op[2])
+            if (
+                record is not None
+                and record.get("status") == "waiting"
+                and record.get("run_id") == run.run_id
+            ):
+                engine.record(InterruptCancelled(interrupt_id=op[2], reason=reason))
 
     @property
     def is_resume(self) -> bool:

@@ -202,7 +202,7 @@ async def _run_chunk(
                     )
                 )
                 continue
-            engine.fail_run(run, failure)
+            data.fail_paused_run(failure)
             return
         if data.is_pause_result(result):
             data.complete_paused(result)
@@ -215,6 +215,8 @@ async def _run_chunk(
             engine.fail_run(run, error)
             return
         assert op.continuation is not None
+        # An earlier attempt's pause is stale once a retry returns a value.
+        data.cancel_run_interrupts(f"chunk {op.name!r} completed on a later attempt")
         _complete(engine, run, [_emit(engine, run, 0, op.continuation, value, signal)])
         return
 

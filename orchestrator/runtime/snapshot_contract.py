@@ -17,6 +17,7 @@ import orjson
 
 from orchestrator.errors import SnapshotContractError
 from orchestrator.events.codec import loads
+from orchestrator.events.values import MAX_RECORD_DEPTH, MAX_VALUE_DEPTH, nested_beyond
 from orchestrator.ids import execution_id_problem
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.view_contract import view_problem
@@ -71,14 +72,19 @@ def _bad(field: str, what: str) -> SnapshotContractError:
 
 
 def _json_document(saved: object) -> dict[str, Any]:
+    if not isinstance(saved, str):
+        _check_depth(saved)  # before orjson, whose own refusal names no field
     try:
         if isinstance(saved, str):
             document = loads(saved)
+            _check_depth(document)
         else:
             # A copy through JSON: refuses a non-JSON value now (not at the
             # append) and keeps the caller's later edits out of the log.
             document = loads(orjson.dumps(saved))
     except (ValueError, TypeError) as error:
+        if isinstance(error, SnapshotContractError):
+            raise
         raise SnapshotContractError(
             f"load(): the saved execution is not JSON ({error}); pass the dict "
             "execution.save() returned. Nothing was written."
@@ -88,6 +94,23 @@ def _json_document(saved: object) -> dict[str, Any]:
             f"load(): expected the dict save() returned, got {type(document).__name__}"
         )
     return document
+
+
+def _check_depth(document: object) -> None:
+    """Refuse nesting no save() makes: its copies, snapshots and exports must encode.
+
+    orjson parses up to 1,024 levels, but the log's own records stop at
+    MAX_VALUE_DEPTH per value; deeper, the next snapshot of the loaded execution
+    could not be encoded (and copying it could hit the recursion limit).
+    """
+    path = nested_beyond(document, MAX_RECORD_DEPTH)
+    if path is not None:
+        shown = path[2:] if len(path) <= 62 else path[2:59] + "..."
+        raise _bad(
+            shown,
+            f"nested more than {MAX_RECORD_DEPTH} lists/dicts deep (a value may hold "
+            f"{MAX_VALUE_DEPTH}; save() never writes deeper)",
+        )
 
 
 def check_saved(saved: object, *, flow_name: str) -> SavedExecution:

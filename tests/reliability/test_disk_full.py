@@ -18,6 +18,7 @@ import pytest
 from orchestrator import TriggerFlow, TriggerFlowRuntimeData
 from orchestrator.errors import StorageFullError, StorageIOError, StoreError
 from orchestrator.store import AppendRequest, NewEvent, SQLiteEventStore
+from orchestrator.testing import fold_execution
 from tests.reliability.helpers import integrity, run_python
 
 BIG = 200 * 1024  # below the 256 KB warning threshold, far above 30 pages
@@ -182,3 +183,34 @@ def test_file_size_limit_is_a_typed_io_error(db_path) -> None:
     finally:
         store.close()
     assert isinstance(StorageIOError("x"), StoreError)
+
+
+async def test_a_poisoned_execution_is_rebuilt_by_get_execution(db_path, clock) -> None:
+    """The store-failure message says "Rebuild it from the log with
+    flow.get_execution(id) once the store is healthy": the poisoned engine left
+    the flow's live set, so that call rebuilds a fresh handle from the log (not
+    the broken one), and it continues."""
+    store = SQLiteEventStore(db_path, clock=clock, max_page_count=30)
+    flow = TriggerFlow(name="full", store=store)
+
+    async def fill(data: TriggerFlowRuntimeData) -> None:
+        data.set_state("blob", data.value)
+
+    flow.when("go").to(fill)
+    execution = flow.create_execution(auto_close=False)
+    await execution.async_start(None)
+    with pytest.raises(StorageFullError) as caught:
+        await execution.async_emit("go", "x" * BIG)
+    assert "flow.get_execution(id)" in str(caught.value)
+    with pytest.raises(StorageFullError):
+        await execution.async_emit("go", "again")  # the broken handle stays refused
+    # The store is healthy again for what fits: small appends.
+    rebuilt = flow.get_execution(execution.id)
+    assert rebuilt is not execution
+    assert rebuilt.view.to_json() == fold_execution(store, execution.id).to_json()
+    assert rebuilt.get_state("blob") is None
+    await rebuilt.async_emit("go", "small")
+    assert rebuilt.get_state("blob") == "small"
+    assert await rebuilt.async_close() == {"blob": "small"}
+    assert fold_execution(store, execution.id).status == "completed"
+    store.close()

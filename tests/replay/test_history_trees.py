@@ -289,3 +289,21 @@ def test_bad_cut_and_boolean_numbers_are_format_errors(store: EventStore) -> Non
     with pytest.raises(HistoryFormatError, match="position"):
         import_history(store, history)
     assert _contents(store) == ([], [])
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_exporting_a_child_is_refused_naming_the_root(
+    store: EventStore, depth: int
+) -> None:
+    """A history starts at its root: a child's would be refused by import."""
+    history = _history("deep")
+    import_history(store, history)
+    child = [s for s in history["streams"] if s["kind"] == "child"][depth - 1]
+    with pytest.raises(HistoryFormatError) as caught:
+        export_history(store, child["stream_id"])
+    message = str(caught.value)
+    assert f"{child['stream_id']!r}: it is a sub-flow child of" in message
+    assert "export 'golden-deep' instead" in message
+    # The root's history holds the child, and imports again.
+    whole = export_history(store, "golden-deep")
+    assert child["stream_id"] in [s["stream_id"] for s in whole["streams"]]

@@ -4,8 +4,9 @@
 every state write, emit, chunk step and interrupt appended to an event log, so an
 execution can be rebuilt by replay in any process. The names below are the public
 API; deep import paths (``orchestrator.runtime.engine`` ...) are not, except the
-public subpackages ``orchestrator.events``, ``orchestrator.store`` and
-``orchestrator.testing``.
+public modules ``orchestrator.events``, ``orchestrator.store``,
+``orchestrator.testing``, ``orchestrator.read_model`` (reading executions, as the
+CLI and the console do) and ``orchestrator.cli`` (the ``triggerlog`` command).
 """
 
 from orchestrator.clock import Clock, FakeClock, SystemClock

@@ -1,10 +1,12 @@
-"""The ``triggerlog`` command: ``demo``, ``list``, ``show``, ``export``, ``import``, ``console``.
+"""The ``triggerlog`` command: ``demo``, ``list``, ``show``, ``export``, ``import``, and more.
 
 ``list``, ``show`` and ``export`` open the database read-only (``mode=ro``) and
-never write; ``import`` writes a history into a database (all of it or nothing);
-``console`` imports the Textual console (``tui``) only when it runs, so that
-``import orchestrator.cli`` loads no UI toolkit. Library errors are printed as one
-line on stderr with exit code 1; bad usage exits 2 (argparse's convention).
+never write; ``import`` writes a history into a database (all of it or nothing).
+Other packages add subcommands through the ``triggerlog.commands`` entry-point
+group (:class:`Command`): the operator console (``tui``) adds ``console`` that
+way, so the library never imports the console and ``import orchestrator.cli``
+loads no UI toolkit. Library errors are printed as one line on stderr with exit
+code 1; bad usage exits 2 (argparse's convention).
 
 The database is ``--db PATH``, else ``$TRIGGERLOG_DB``, else ``./triggerlog.db``.
 """
@@ -12,31 +14,31 @@ The database is ``--db PATH``, else ``$TRIGGERLOG_DB``, else ``./triggerlog.db``
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
-from typing import TYPE_CHECKING, TypeVar
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import unquote
 
 import orjson
 
 from orchestrator.cli_demo import run as run_demo
-from orchestrator.cli_history import (
-    format_time,
-    list_executions,
-    read_history,
-)
 from orchestrator.errors import (
     ExecutionNotFoundError,
     HistoryFormatError,
     OrchestratorError,
     StoreError,
 )
-from orchestrator.projection.execution import ExecutionStatus
-from orchestrator.projection.history import (
+from orchestrator.history import (
     export_history,
     prepare_history,
     write_history,
+)
+from orchestrator.projection.execution import ExecutionStatus
+from orchestrator.read_model import (
+    format_time,
+    list_executions,
+    read_history,
 )
 from orchestrator.store.open import DEFAULT_DB_ENV, DEFAULT_DB_FILE, open_store
 from orchestrator.store.sqlite import SQLiteEventStore
@@ -46,7 +48,9 @@ if TYPE_CHECKING:
     from typing import TextIO
 
 __all__ = [
+    "COMMANDS_GROUP",
     "INSTALL_CONSOLE_HINT",
+    "Command",
     "build_parser",
     "main",
     "open_read_only",
@@ -54,11 +58,35 @@ __all__ = [
 ]
 
 INSTALL_CONSOLE_HINT = "install with pip install 'triggerlog[console]'"
+COMMANDS_GROUP = "triggerlog.commands"
 
 _R = TypeVar("_R")
 
-# Modules whose absence means "the console extra is not installed".
-_CONSOLE_MODULES = ("textual", "rich", "tui")
+
+class Command(Protocol):
+    """A subcommand that another package adds to ``triggerlog``.
+
+    A distribution declares an entry point in the ``triggerlog.commands`` group
+    whose name is the subcommand and whose object is a ``Command``, e.g.
+    ``console = "tui.command:console"``. ``triggerlog`` loads every one when it
+    builds its parser (so loading must be cheap: import optional dependencies in
+    :meth:`run`), gives the subcommand ``--db`` and :attr:`summary`, lets
+    :meth:`add_arguments` add the rest, and calls :meth:`run` when it is chosen.
+    A name that a built-in command or an earlier entry point holds is skipped.
+    """
+
+    summary: str
+    """One line for ``triggerlog --help``."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """Add the subcommand's own arguments (``--db`` is already there)."""
+
+    def run(self, args: argparse.Namespace, out: TextIO) -> int:
+        """Run the subcommand; the exit code.
+
+        An :class:`~orchestrator.errors.OrchestratorError` it raises is printed as
+        one line (exit 1), like a built-in command's.
+        """
 
 
 def resolve_db(db: str | None) -> str:
@@ -240,26 +268,35 @@ def _read_file(path: str) -> bytes:
         raise HistoryFormatError(f"cannot read {path}: {error.strerror}") from None
 
 
-def _console(args: argparse.Namespace, _out: TextIO) -> int:
-    # Imported by name at call time: the engine (orchestrator/) never imports the
-    # console statically (import-linter contract) and `import orchestrator.cli`
-    # must not load textual (tests/test_import_hygiene.py).
-    try:
-        console = importlib.import_module("tui.app")
-    except ModuleNotFoundError as error:
-        if (error.name or "").partition(".")[0] not in _CONSOLE_MODULES:
-            raise
-        sys.stderr.write(
-            f"triggerlog: the console needs Textual; {INSTALL_CONSOLE_HINT}\n"
+class _Unloadable:
+    """Stands in for an entry point that fails to load: the others still work."""
+
+    def __init__(self, name: str, target: str, error: Exception) -> None:
+        self.summary = f"(cannot be loaded from {target})"
+        self._problem = (
+            f"the {name} command ({target}) cannot be loaded: {_one_line(error)}"
         )
-        return 2
-    db = resolve_db(args.db)
-    store = open_read_only(db)
-    try:
-        console.ConsoleApp(store, source=db).run()
-    finally:
-        store.close()
-    return 0
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        pass
+
+    def run(self, _args: argparse.Namespace, _out: TextIO) -> int:
+        raise OrchestratorError(self._problem)
+
+
+def _added_commands(taken: set[str]) -> list[tuple[str, Command]]:
+    """The ``triggerlog.commands`` entry points, by name, minus the names taken."""
+    found: list[tuple[str, Command]] = []
+    for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        if entry.name in taken:
+            continue
+        taken.add(entry.name)
+        try:
+            command: Command = entry.load()
+        except (ImportError, AttributeError) as error:
+            command = _Unloadable(entry.name, entry.value, error)
+        found.append((entry.name, command))
+    return found
 
 
 # -- plumbing -------------------------------------------------------------------------
@@ -324,7 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
         "write an exported history into the database (all or nothing)",
     )
     imported.add_argument("file", metavar="FILE", help="an export, or - for stdin")
-    command("console", _console, "open the operator console (needs textual)")
+    for name, added in _added_commands(set(commands.choices)):
+        added.add_arguments(command(name, added.run, added.summary))
     return parser
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from orchestrator.cli_history import format_time, read_history
+from orchestrator.read_model import format_time, read_history
 from orchestrator.store.open import open_store
 from orchestrator.trigger_flow import TriggerFlow
 

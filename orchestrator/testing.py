@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.clock import FakeClock
 from orchestrator.errors import ConcurrencyError
 from orchestrator.events.codec import loads
-from orchestrator.projection.history import (
+from orchestrator.history import (
     export_history,
     import_history,
     prepare_history,

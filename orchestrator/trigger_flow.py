@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.errors import ExecutionNotFoundError, FlowDefinitionError
 from orchestrator.events.execution import ExecutionCreated
+from orchestrator.flow.blueprint import export_config, import_config
 from orchestrator.flow.chunk import TriggerFlowChunk, callable_name
 from orchestrator.flow.definition import FlowDefinition
+from orchestrator.flow.mermaid import to_mermaid
 from orchestrator.flow.operators import START, OperatorKind
 from orchestrator.flow.process import TriggerFlowProcess
 from orchestrator.ids import check_execution_id, new_execution_id
@@ -28,6 +30,7 @@ from orchestrator.runtime.flow_data import FlowDataService
 from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.owner import process_owner
 from orchestrator.runtime.rebuild import ExecutionSummary, rebuild_view, summaries
+from orchestrator.runtime.recovery import recover_executions
 from orchestrator.runtime.resources import RuntimeResources
 from orchestrator.store.open import is_durable, open_store
 
@@ -502,8 +505,6 @@ class TriggerFlow(TriggerFlowProcess):
         done or why not, and what to do. Outcomes are logged under
         ``triggerlog.recovery``.
         """
-        from orchestrator.runtime.recovery import recover_executions
-
         return await recover_executions(
             self,
             runtime_resources=runtime_resources,
@@ -541,8 +542,6 @@ class TriggerFlow(TriggerFlowProcess):
 
     def get_flow_config(self, validate_serializable: bool = True) -> dict[str, Any]:
         """The ``trigger_flow/v1`` structure of this flow (handlers by name)."""
-        from orchestrator.flow.blueprint import export_config
-
         return export_config(self._definition, validate_serializable)
 
     save_blueprint = get_flow_config
@@ -551,8 +550,6 @@ class TriggerFlow(TriggerFlowProcess):
         self, config: dict[str, Any] | str, replace: bool = True
     ) -> TriggerFlow:
         """Rebuild the structure from a blueprint; handlers must be registered by name."""
-        from orchestrator.flow.blueprint import import_config
-
         import_config(self._definition, config, replace)
         self._flow_data.reset()
         return self
@@ -561,6 +558,4 @@ class TriggerFlow(TriggerFlowProcess):
 
     def to_mermaid(self, mode: str = "simplified") -> str:
         """A Mermaid flowchart of the operators."""
-        from orchestrator.flow.mermaid import to_mermaid
-
         return to_mermaid(self._definition, mode)

@@ -1,4 +1,4 @@
-"""The ``triggerlog`` command: demo, list, show, console, and its error contract."""
+"""The ``triggerlog`` command: demo, list, show, console, added commands, errors."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import pytest
 
-from orchestrator.cli import INSTALL_CONSOLE_HINT, main
+import orchestrator.cli
+from orchestrator.cli import COMMANDS_GROUP, INSTALL_CONSOLE_HINT, main
 from orchestrator.cli_demo import DEMO_FLOW_NAME
 from orchestrator.store import SQLiteEventStore
 
@@ -471,6 +474,55 @@ def test_console_on_a_missing_database_is_an_error(
     assert "no triggerlog database" in capsys.readouterr().err
 
 
+# -- commands added through entry points ------------------------------------------------
+
+
+def test_the_console_adds_its_command_through_an_entry_point() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = pyproject["project"]["entry-points"][COMMANDS_GROUP]
+    assert declared == {"console": "tui.command:console"}
+    installed = {e.name: e.value for e in entry_points(group=COMMANDS_GROUP)}
+    assert installed.get("console") == declared["console"], (
+        "the installed triggerlog metadata predates this entry point; reinstall "
+        "with pip install -e '.[dev]'"
+    )
+
+
+def _with_entry_points(
+    monkeypatch: pytest.MonkeyPatch, *extra: tuple[str, str]
+) -> None:
+    """The console's entry point plus ``extra`` (name, "module:attribute")."""
+    found = [
+        EntryPoint("console", "tui.command:console", COMMANDS_GROUP),
+        *(EntryPoint(name, value, COMMANDS_GROUP) for name, value in extra),
+    ]
+    monkeypatch.setattr(
+        orchestrator.cli,
+        "entry_points",
+        lambda group: [e for e in found if e.group == group],
+    )
+
+
+def test_an_added_command_that_cannot_load_fails_alone(
+    demo_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_entry_points(monkeypatch, ("broken", "no_such_module_here:command"))
+    assert main(["list", "--db", demo_db]) == 0
+    assert DEMO_FLOW_NAME in capsys.readouterr().out
+    assert main(["broken", "--db", demo_db]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "the broken command (no_such_module_here:command) cannot be loaded" in err
+
+
+def test_an_added_command_cannot_take_a_built_in_name(
+    demo_db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_entry_points(monkeypatch, ("list", "no_such_module_here:command"))
+    assert main(["list", "--db", demo_db]) == 0
+    assert DEMO_FLOW_NAME in capsys.readouterr().out
+
+
 # -- examples --------------------------------------------------------------------------
 
 
@@ -497,8 +549,8 @@ def test_quickstart_example_runs(tmp_path: Path) -> None:
 
 
 def test_event_descriptions() -> None:
-    from orchestrator.cli_history import describe, short_event_name, short_value
     from orchestrator.events import FlowDataSet, StateAppended, StateSet
+    from orchestrator.read_model import describe, short_event_name, short_value
 
     assert describe(StateSet(key="a.b", value={"x": [1]})) == 'a.b = {"x":[1]}'
     assert describe(StateAppended(key="log", value="done")) == 'log += "done"'

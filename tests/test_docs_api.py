@@ -29,8 +29,10 @@ from typing import Any
 import pytest
 
 import orchestrator
+import orchestrator.cli
 import orchestrator.errors
 import orchestrator.events
+import orchestrator.read_model
 import orchestrator.store
 import orchestrator.testing
 from orchestrator import TriggerFlow
@@ -208,6 +210,8 @@ def _words() -> set[str]:
         orchestrator.store,
         orchestrator.testing,
         orchestrator.errors,
+        orchestrator.read_model,
+        orchestrator.cli,
     ],
     ids=lambda m: m.__name__,
 )
@@ -267,6 +271,9 @@ PROSE_ATTRIBUTES = {
         _resolve("orchestrator.runtime.namespaces.StateNamespace"),
         _resolve("orchestrator.runtime.namespaces.FlowStateNamespace"),
         _resolve("orchestrator.runtime.pausing.ResumeInfo"),
+        orchestrator.read_model.ExecutionHistory,
+        orchestrator.read_model.EventRow,
+        orchestrator.cli.Command,
     ],
     ids=lambda c: c.__name__,
 )

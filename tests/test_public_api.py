@@ -1,5 +1,6 @@
-"""The public API is curated: ``orchestrator.__all__`` is pinned here, every
-export is documented, and each module declares what it exports."""
+"""The public API is curated: ``orchestrator.__all__`` and the public modules'
+``__all__`` are pinned here, every export is documented, and each module declares
+what it exports."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import inspect
 import pkgutil
 
 import orchestrator
+import orchestrator.cli
+import orchestrator.read_model
 
 PINNED = [
     "ChunkError",
@@ -73,8 +76,47 @@ PINNED = [
 ]
 
 
+# The read model the CLI and the console share (docs/api.md §12).
+READ_MODEL = [
+    "EXECUTION_KINDS",
+    "EventRow",
+    "ExecutionHistory",
+    "ExecutionRow",
+    "describe",
+    "format_time",
+    "list_executions",
+    "read_history",
+    "short_event_name",
+    "short_value",
+]
+
+# The `triggerlog` command, and the protocol of the commands packages add (§13).
+CLI = [
+    "COMMANDS_GROUP",
+    "INSTALL_CONSOLE_HINT",
+    "Command",
+    "build_parser",
+    "main",
+    "open_read_only",
+    "resolve_db",
+]
+
+
 def test_all_is_pinned() -> None:
     assert orchestrator.__all__ == PINNED
+    assert orchestrator.read_model.__all__ == READ_MODEL
+    assert orchestrator.cli.__all__ == CLI
+
+
+def test_public_modules_document_their_exports() -> None:
+    for module in (orchestrator.read_model, orchestrator.cli):
+        assert inspect.getdoc(module)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert inspect.getdoc(value), (
+                    f"{module.__name__}.{name} has no docstring"
+                )
 
 
 def test_every_export_exists_and_is_documented() -> None:

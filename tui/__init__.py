@@ -17,6 +17,7 @@ __all__ = ["ConsoleApp"]
 
 def __getattr__(name: str) -> Any:
     if name == "ConsoleApp":
+        # lazy: tui.app needs textual; tui.data must import without it
         from tui.app import ConsoleApp
 
         return ConsoleApp

@@ -23,13 +23,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
-from orchestrator.cli_history import format_time
-from orchestrator.errors import OrchestratorError
+from orchestrator import OrchestratorError
+from orchestrator.read_model import format_time
 from tui.data import ConsoleData
 
 if TYPE_CHECKING:
-    from orchestrator.cli_history import EventRow, ExecutionHistory, ExecutionRow
-    from orchestrator.store.base import EventStore
+    from orchestrator import EventStore
+    from orchestrator.read_model import EventRow, ExecutionHistory, ExecutionRow
 
 __all__ = ["STATUS_STYLES", "ConsoleApp"]
 

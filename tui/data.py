@@ -1,8 +1,8 @@
 """The console's read-only façade over the library: no SQL, no backend import.
 
-The console is handed an :class:`~orchestrator.store.base.EventStore` (opened
-read-only by the entry point) and reads it only through the store protocol and
-the library's read model (``orchestrator.cli_history``), so the console and
+The console is handed an :class:`~orchestrator.EventStore` (opened read-only by
+its command, :mod:`tui.command`) and reads it only through the store protocol and
+the library's public read model (:mod:`orchestrator.read_model`), so the console and
 ``triggerlog list/show`` describe executions in the same words. Every call is one
 short read transaction; nothing is held open between calls, so a console left
 running never pins the WAL.
@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from orchestrator.cli_history import ExecutionHistory, list_executions, read_history
+from orchestrator.read_model import ExecutionHistory, list_executions, read_history
 
 if TYPE_CHECKING:
-    from orchestrator.cli_history import EventRow, ExecutionRow
-    from orchestrator.store.base import EventStore
+    from orchestrator import EventStore
+    from orchestrator.read_model import EventRow, ExecutionRow
 
 __all__ = ["ConsoleData"]
 

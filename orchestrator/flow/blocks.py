@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
 from orchestrator.events.values import to_json_value
+from orchestrator.flow.building import Block, ChunkLike, chunk_operator
 from orchestrator.flow.chunk import (
     TriggerFlowChunk,
     callable_identity,
@@ -19,7 +20,6 @@ from orchestrator.flow.chunk import (
     same_code,
 )
 from orchestrator.flow.operators import Operator, OperatorKind, SignalKey, short_hash
-from orchestrator.flow.process import Block, ChunkLike, chunk_operator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -17,6 +17,7 @@ from orchestrator.events.codec import loads
 from orchestrator.events.values import to_json_value
 from orchestrator.flow.definition import BLUEPRINT_VERSION as _VERSION
 from orchestrator.flow.operators import Operator, OperatorKind, SignalKey
+from orchestrator.flow.retry import RetryPolicy
 
 __all__ = ["Blueprint", "parse_blueprint"]
 
@@ -273,8 +274,6 @@ _RETRY_NUMBERS = ("initial_backoff", "multiplier", "max_backoff", "jitter")
 
 
 def _check_policy(where: str, options: dict[str, Any]) -> None:
-    from orchestrator.flow.retry import RetryPolicy
-
     retry = options.get("retry")
     if isinstance(retry, dict):
         at = f"{where}.retry"

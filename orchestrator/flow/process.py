@@ -4,163 +4,40 @@ A process is a position in the flow: the signal the next operator will listen
 to, plus the blocks (``for_each``, ``match``) still open. Every operator method
 returns a new process; the flow itself is the process rooted at ``START``.
 Block operators (``batch``, ``for_each``, ``match`` and its ``if_condition``
-aliases) live in :mod:`orchestrator.flow.blocks`.
+aliases) live in :mod:`orchestrator.flow.blocks`; what both place (chunk
+operators, open blocks) in :mod:`orchestrator.flow.building`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
-from orchestrator.flow.chunk import TriggerFlowChunk, callable_identity, same_code
+from orchestrator.flow.blocks import (
+    add_batch,
+    add_case,
+    add_else,
+    close_for_each,
+    close_match,
+    open_for_each,
+    open_match,
+)
+from orchestrator.flow.building import Block, ChunkLike, chunk_operator
+from orchestrator.flow.chunk import TriggerFlowChunk
 from orchestrator.flow.operators import (
     Operator,
     OperatorKind,
     SignalKey,
     short_hash,
 )
+from orchestrator.flow.sub_flow import add_sub_flow
 
 if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
 
-__all__ = [
-    "Block",
-    "chunk_operator",
-    "ChunkLike",
-    "resolve_triggers",
-    "TriggerFlowProcess",
-]
-
-ChunkLike = Callable[..., Any] | TriggerFlowChunk | str | tuple[str, Callable[..., Any]]
+__all__ = ["resolve_triggers", "TriggerFlowProcess"]
 
 _TRIGGER_TYPES = ("event", "runtime_data", "flow_data")
-
-
-@dataclass(slots=True)
-class Block:
-    """An open ``for_each`` or ``match`` block."""
-
-    kind: str
-    group_id: str
-    op_id: str
-    mode: str = ""
-    branch_ends: list[SignalKey] = field(default_factory=list)
-    in_case: bool = False
-    has_else: bool = False
-
-
-def chunk_operator(
-    definition: FlowDefinition,
-    chunk: ChunkLike,
-    listen: SignalKey,
-    name: str | None = None,
-    *,
-    retry: Any = None,
-    timeout: float | None = None,
-) -> Operator:
-    """Build (not add) the operator for a chunk placed after ``listen``."""
-    explicit = name
-    if isinstance(chunk, tuple):
-        explicit, fn = chunk[0], chunk[1]
-        chunk = TriggerFlowChunk(fn, explicit)
-    if isinstance(chunk, str):
-        handler = definition.chunk_handlers.get(chunk)
-        if handler is None:
-            raise FlowDefinitionError(
-                f"flow {definition.name!r}: to({chunk!r}) names no registered chunk "
-                f"handler; registered: {sorted(definition.chunk_handlers)}. Register it "
-                "with register_chunk_handler(fn, name=...) first."
-            )
-        explicit = explicit or chunk
-        chunk = TriggerFlowChunk(handler, chunk)
-    if not isinstance(chunk, TriggerFlowChunk):
-        if not callable(chunk):
-            raise FlowDefinitionError(
-                f"flow {definition.name!r}: to() takes a function, a chunk, a (name, "
-                f"fn) pair, a registered name or a sub-flow; got {chunk!r}"
-            )
-        chunk = TriggerFlowChunk(chunk, explicit)
-    elif explicit is None and chunk.name != _default_name(chunk):
-        explicit = chunk.name
-    display = explicit or chunk.name
-    stable = callable_identity(chunk.handler)
-    if explicit is not None:
-        identity, handler_name = f"name:{explicit}", explicit
-    elif stable is not None:
-        identity, handler_name = stable, display
-    else:
-        identity = _anonymous_identity(definition, chunk.handler, listen, display)
-        handler_name = f"{display}#{short_hash(identity)[:8]}"
-    chunk_id = f"chunk-{short_hash(identity)}"
-    definition.register_chunk_handler(handler_name, chunk.handler)
-    options: dict[str, Any] = dict(chunk.options)
-    if stable is None and explicit is None:
-        options["anonymous"] = True
-    _set_policy(options, retry, timeout)
-    return Operator(
-        id=chunk_id,
-        kind=OperatorKind.CHUNK,
-        name=display,
-        listen=[listen],
-        continuation=f"Chunk[{display}]-{chunk_id}",
-        emits=list(chunk.declared_emits),
-        handler=handler_name,
-        options=options,
-    )
-
-
-def _anonymous_identity(
-    definition: FlowDefinition,
-    handler: Callable[..., Any],
-    listen: SignalKey,
-    display: str,
-) -> str:
-    """The place of a handler with no stable identity (lambda, partial).
-
-    The signal it listens to plus its rank among the anonymous handlers there:
-    the first keeps the rank-less identity of earlier versions, each different
-    one takes the next free rank, and the same code defined again (definition
-    code re-run) finds its old rank. No file, line or bytecode goes in, so the
-    id is the same in every process that builds the flow the same way.
-    """
-    base = f"anon:{listen[0]}:{listen[1]}:{display}"
-    rank = 0
-    while True:
-        identity = base if rank == 0 else f"{base}:{rank}"
-        existing = definition.operators.get(f"chunk-{short_hash(identity)}")
-        if existing is None:
-            return identity
-        registered = definition.chunk_handlers.get(existing.handler or "")
-        if registered is None or same_code(registered, handler):
-            return identity
-        rank += 1
-
-
-def _set_policy(options: dict[str, Any], retry: Any, timeout: float | None) -> None:
-    from orchestrator.flow.retry import RetryPolicy
-
-    policy = RetryPolicy.coerce(options.pop("retry", None) if retry is None else retry)
-    if policy is not None:
-        options["retry"] = policy.to_json()
-    timeout = options.pop("timeout", None) if timeout is None else timeout
-    if timeout is not None:
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or timeout <= 0
-        ):
-            raise FlowDefinitionError(
-                f"timeout= must be a positive number of seconds, got {timeout!r}"
-            )
-        options["timeout"] = float(timeout)
-
-
-def _default_name(chunk: TriggerFlowChunk) -> str:
-    from orchestrator.flow.chunk import callable_name
-
-    return callable_name(chunk.handler)
 
 
 def resolve_triggers(definition: FlowDefinition, triggers: Any) -> list[SignalKey]:
@@ -299,8 +176,6 @@ class TriggerFlowProcess:
 
     def to_sub_flow(self, flow: Any, **options: Any) -> TriggerFlowProcess:
         """Run an isolated child execution of ``flow`` (see the sub-flow docs)."""
-        from orchestrator.flow.sub_flow import add_sub_flow
-
         listen = self._require_trigger("to_sub_flow()")
         op = add_sub_flow(self.definition, flow, listen, **options)
         if options.get("side_branch"):
@@ -397,8 +272,6 @@ class TriggerFlowProcess:
         name: str | None = None,
     ) -> TriggerFlowProcess:
         """Run the same value through several chunks; continue with ``{name: result}``."""
-        from orchestrator.flow.blocks import add_batch
-
         listen = self._require_trigger("batch()")
         end = add_batch(self.definition, listen, chunks, concurrency, name)
         return self if side_branch else self._next(end)
@@ -407,16 +280,12 @@ class TriggerFlowProcess:
         self, *, concurrency: int | None = None, name: str | None = None
     ) -> TriggerFlowProcess:
         """Split a sequence into items; the chain until ``end_for_each`` runs per item."""
-        from orchestrator.flow.blocks import open_for_each
-
         listen = self._require_trigger("for_each()")
         block, send = open_for_each(self.definition, listen, concurrency, name)
         return self._next(send, (*self._blocks, block))
 
     def end_for_each(self) -> TriggerFlowProcess:
         """Collect the items' results as a list in input order."""
-        from orchestrator.flow.blocks import close_for_each
-
         block = self._pop_block("end_for_each()", "for_each")
         end = close_for_each(
             self.definition, block, self._require_trigger("end_for_each()")
@@ -427,31 +296,23 @@ class TriggerFlowProcess:
         self, *, mode: str = "hit_first", name: str | None = None
     ) -> TriggerFlowProcess:
         """Route the value to the first (or every) case whose condition holds."""
-        from orchestrator.flow.blocks import open_match
-
         listen = self._require_trigger("match()")
         block = open_match(self.definition, listen, mode, name)
         return self._next(None, (*self._blocks, block))
 
     def case(self, condition: Any) -> TriggerFlowProcess:
         """A branch of the open match: a callable ``(data) -> bool`` or a literal."""
-        from orchestrator.flow.blocks import add_case
-
         block = self._peek_block("case()", "match")
         case_key = add_case(self.definition, block, condition, self.trigger)
         return self._next(case_key)
 
     def case_else(self) -> TriggerFlowProcess:
         """The branch taken when no case matched."""
-        from orchestrator.flow.blocks import add_else
-
         block = self._peek_block("case_else()", "match")
         return self._next(add_else(self.definition, block, self.trigger))
 
     def end_match(self) -> TriggerFlowProcess:
         """Close the match; continue with the branch result (a list for hit_all)."""
-        from orchestrator.flow.blocks import close_match
-
         block = self._pop_block("end_match()", "match")
         end = close_match(self.definition, block, self.trigger)
         return self._next(end, self._blocks[:-1])

@@ -20,7 +20,7 @@ from orchestrator import PayloadError, TriggerFlowRuntimeData
 from orchestrator.events.codec import encode
 from orchestrator.events.execution import SnapshotTaken
 from orchestrator.events.values import MAX_VALUE_DEPTH
-from orchestrator.projection.history import export_history
+from orchestrator.history import export_history
 from orchestrator.runtime.journal import SnapshotSkippedWarning
 from orchestrator.testing import fold_execution
 

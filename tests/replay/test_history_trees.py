@@ -27,8 +27,8 @@ from orchestrator import (
     TriggerFlow,
     UnknownEventTypeError,
 )
+from orchestrator.history import prepare_history
 from orchestrator.ids import derive_id
-from orchestrator.projection.history import prepare_history
 from orchestrator.runtime.rebuild import read_view
 from orchestrator.store.base import EventStore
 from orchestrator.testing import export_history, import_history

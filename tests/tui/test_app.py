@@ -6,7 +6,7 @@ import pytest
 from textual.widgets import DataTable, Static
 
 from orchestrator import StoreError
-from orchestrator.cli_history import EXECUTION_KINDS, format_time
+from orchestrator.read_model import EXECUTION_KINDS, format_time
 from orchestrator.store import SQLiteEventStore
 from tests.tui.conftest import later_clock_flow
 from tui.app import ConsoleApp

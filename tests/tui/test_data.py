@@ -1,13 +1,15 @@
-"""The console's read-only façade and `python -m tui`."""
+"""The console's read-only façade, its `triggerlog console` command, `python -m tui`."""
 
 from __future__ import annotations
 
 import pytest
 
+from orchestrator.cli import Command
 from orchestrator.store import SQLiteEventStore
 from tests.tui.conftest import later_clock_flow
 from tui.__main__ import main as tui_main
 from tui.app import ConsoleApp
+from tui.command import console
 from tui.data import ConsoleData
 
 
@@ -69,3 +71,8 @@ def test_python_m_tui_is_the_console_command(
     monkeypatch.setattr(ConsoleApp, "run", fake_run)
     assert tui_main(["--db", console_db]) == 0
     assert seen == [console_db]
+
+
+def test_the_console_command_is_a_triggerlog_command() -> None:
+    command: Command = console  # mypy checks the protocol
+    assert command.summary == "open the operator console (needs textual)"

@@ -1,165 +1,43 @@
-"""Execution histories as JSON documents: export one from a store, import one into a store.
+"""A history document checked, decoded and cut into one append: no store is touched.
 
-A history holds every stream an execution's replay needs: the execution's own
-stream, its sub-flow children (recursively) and the flow streams of every flow
-involved (flow_data and the recorded definitions). Payloads are JSON values, not
-bytes, so a history reads and diffs as text: it is what goes into a bug report,
-and what golden-history tests replay against new code (docs/testing.md).
-
-Importing is all-or-nothing: every event is decoded (known type, current
-upcasters) before anything is written, and all streams go in as one atomic
-append at seq 1, so a store that already holds one of them raises
-:class:`~orchestrator.errors.ConcurrencyError` and keeps nothing of the import.
+Everything :func:`~orchestrator.history.import_history` refuses about the
+document itself is refused here, so a caller can check a file before it opens
+(or creates) a database: the format and shape (:mod:`orchestrator.history.tree`
+for which streams it may hold), every event decoded by this build's types and
+upcasters, and each stream folded as the runtime would have, which also gives the
+index status written with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from orchestrator.errors import (
-    ConcurrencyError,
     CorruptEventError,
-    ExecutionNotFoundError,
     HistoryFormatError,
     OrchestratorError,
 )
 from orchestrator.events.codec import decode
 from orchestrator.events.execution import SnapshotTaken
 from orchestrator.events.values import MAX_RECORD_DEPTH, MAX_VALUE_DEPTH, nested_beyond
-from orchestrator.projection.execution import ExecutionView
-from orchestrator.projection.flow_state import (
-    FlowStateView,
-    child_flow_stream_id,
-    flow_stream_id,
-)
-from orchestrator.projection.history_tree import (
+from orchestrator.history.tree import (
     HISTORY_FORMAT,
     check_folded,
     check_tree,
     format_error,
 )
+from orchestrator.projection.execution import ExecutionView
+from orchestrator.projection.flow_state import FlowStateView
 from orchestrator.projection.projector import apply, apply_flow
 from orchestrator.projection.summary import EXECUTION_KINDS
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
-if TYPE_CHECKING:
-    from orchestrator.store.base import EventStore, StreamInfo
-
-__all__ = [
-    "HISTORY_FORMAT",
-    "PreparedHistory",
-    "export_history",
-    "import_history",
-    "prepare_history",
-    "write_history",
-]
+__all__ = ["PreparedHistory", "prepare_history"]
 
 _SNAPSHOT_TYPE = SnapshotTaken.type_name
-
-
-def export_history(
-    store: EventStore, execution_id: str, *, commits: list[int] | None = None
-) -> dict[str, Any]:
-    """The history of ``execution_id`` as a JSON-ready dict (see the module doc).
-
-    ``commits`` optionally lists the positions at which append units ended, so
-    that tests can cut the history only where a crash could have cut it. Each
-    stream is read in its own short transaction: export a settled execution
-    (closed, or idle/waiting), not one another process is appending to.
-    """
-    root = store.get_stream(execution_id)
-    if root is None or root.kind not in EXECUTION_KINDS:
-        raise ExecutionNotFoundError(execution_id, store.url)
-    if root.kind == "child":
-        raise _child_export_error(store, root)
-    infos = _descendants(store, root)
-    flows = sorted({i.flow_name for i in infos if i.flow_name is not None})
-    # A child's flow data is isolated on a stream of its own: part of its tree.
-    flow_ids = [flow_stream_id(name) for name in flows] + [
-        child_flow_stream_id(i.flow_name, i.stream_id)
-        for i in infos
-        if i.kind == "child" and i.flow_name is not None
-    ]
-    for stream_id in flow_ids:
-        info = store.get_stream(stream_id)
-        if info is not None:
-            infos.append(info)
-    streams = [_export_stream(store, info) for info in infos]
-    document: dict[str, Any] = {
-        "format": HISTORY_FORMAT,
-        "execution_id": execution_id,
-        "flow_name": root.flow_name,
-        "streams": streams,
-    }
-    if commits is not None:
-        document["commits"] = sorted(commits)
-    return document
-
-
-def _child_export_error(store: EventStore, child: StreamInfo) -> HistoryFormatError:
-    """A history starts at its root (import refuses a child root): name that root."""
-    top, seen = child, {child.stream_id}
-    while top.kind == "child" and top.parent_id is not None:
-        parent = store.get_stream(top.parent_id)
-        if parent is None or parent.stream_id in seen:
-            break
-        seen.add(parent.stream_id)
-        top = parent
-    return HistoryFormatError(
-        f"cannot export execution {child.stream_id!r}: it is a sub-flow child of "
-        f"{child.parent_id!r}, and a history starts at its root execution, which "
-        f"holds its children; export {top.stream_id!r} instead. Nothing was exported."
-    )
-
-
-def _descendants(store: EventStore, root: StreamInfo) -> list[StreamInfo]:
-    found, queue = [root], [root]
-    while queue:
-        parent = queue.pop(0)
-        children = store.list_streams(kind="child", parent_id=parent.stream_id)
-        children.sort(key=lambda i: (i.created_at, i.stream_id))
-        found.extend(children)
-        queue.extend(children)
-    return found
-
-
-def _export_stream(store: EventStore, info: StreamInfo) -> dict[str, Any]:
-    return {
-        "stream_id": info.stream_id,
-        "kind": info.kind,
-        "flow_name": info.flow_name,
-        "parent_id": info.parent_id,
-        "events": [
-            {
-                "seq": e.seq,
-                "position": e.position,
-                "type": e.type,
-                "created_at": e.created_at,
-                # Parsed, not sorted: keys keep their recorded order, so an
-                # import writes back byte-identical payloads.
-                "data": orjson.loads(e.data),
-            }
-            for e in store.read_stream(info.stream_id)
-        ],
-    }
-
-
-def import_history(
-    store: EventStore, history: Any, *, up_to_position: int | None = None
-) -> str:
-    """Write ``history`` into ``store`` as new streams; returns the execution id.
-
-    With ``up_to_position`` only the events at or before that position (as
-    recorded in the history) are imported: the log as a crash at that instant
-    would have left it. Raises :class:`HistoryFormatError` for a malformed
-    document, :class:`UnknownEventTypeError` / :class:`CorruptEventError` for an
-    event the current code cannot read, and :class:`ConcurrencyError` when a
-    stream already exists; in every case nothing is written.
-    """
-    return write_history(store, prepare_history(history, up_to_position=up_to_position))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,23 +46,6 @@ class PreparedHistory:
 
     execution_id: str
     requests: list[AppendRequest]
-
-
-def write_history(store: EventStore, prepared: PreparedHistory) -> str:
-    """Write a :func:`prepare_history` result into ``store``: all of it or nothing."""
-    execution_id = prepared.execution_id
-    try:
-        store.append_blocking(prepared.requests)
-    except ConcurrencyError as error:
-        # The store's message is about racing writers; here the cause is simpler.
-        error.message = (
-            f"cannot import the history of {execution_id!r}: stream "
-            f"{error.stream_id!r} already exists in {store.url} (at seq "
-            f"{error.actual}); nothing was imported. Import into another database."
-        )
-        error.args = (error.message,)
-        raise
-    return execution_id
 
 
 def prepare_history(

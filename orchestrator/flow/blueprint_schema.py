@@ -17,6 +17,7 @@ from orchestrator.events.codec import loads
 from orchestrator.events.values import to_json_value
 from orchestrator.flow.definition import BLUEPRINT_VERSION as _VERSION
 from orchestrator.flow.operators import Operator, OperatorKind, SignalKey
+from orchestrator.ids import flow_name_problem
 
 __all__ = ["Blueprint", "parse_blueprint"]
 
@@ -68,8 +69,8 @@ def parse_blueprint(config: Any) -> Blueprint:
             f"load_blueprint: expected a {_VERSION!r} dict, got {found}"
         )
     name = config.get("name")
-    if name is not None and (not isinstance(name, str) or not name):
-        _fail("name", "a non-empty string or null", name)
+    if name is not None and flow_name_problem(name) is not None:
+        _fail("name", f"a flow name or null ({flow_name_problem(name)})", name)
     meta = config.get("meta")
     if meta is not None and not isinstance(meta, dict):
         _fail("meta", "an object", meta)
@@ -79,11 +80,10 @@ def parse_blueprint(config: Any) -> Blueprint:
             "load_blueprint: this blueprint embeds sub-flows; rebuild sub-flows in code "
             "and wire them with to_sub_flow()"
         )
+    # A missing or null list is refused: loading it would silently empty the flow.
     raw_ops = config.get("operators")
-    if raw_ops is None:
-        raw_ops = []
     if not isinstance(raw_ops, list):
-        _fail("operators", "a list", raw_ops)
+        _fail("operators", "a list (of the flow's operators; [] for none)", raw_ops)
     operators = [_operator(f"operators[{i}]", raw) for i, raw in enumerate(raw_ops)]
     seen: set[str] = set()
     for index, op in enumerate(operators):

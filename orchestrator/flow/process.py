@@ -139,21 +139,16 @@ def _anonymous_identity(
 
 
 def _set_policy(options: dict[str, Any], retry: Any, timeout: float | None) -> None:
-    from orchestrator.flow.retry import RetryPolicy
+    from orchestrator.flow.retry import RetryPolicy, timeout_problem
 
     policy = RetryPolicy.coerce(options.pop("retry", None) if retry is None else retry)
     if policy is not None:
         options["retry"] = policy.to_json()
     timeout = options.pop("timeout", None) if timeout is None else timeout
+    problem = timeout_problem(timeout)
+    if problem is not None:
+        raise FlowDefinitionError(problem.message("timeout="))
     if timeout is not None:
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or timeout <= 0
-        ):
-            raise FlowDefinitionError(
-                f"timeout= must be a positive number of seconds, got {timeout!r}"
-            )
         options["timeout"] = float(timeout)
 
 

@@ -363,7 +363,16 @@ def test_empty_name_on_a_durable_store_is_refused_like_none(tmp_path: Path):
     assert len(TriggerFlow(name="", store=":memory:").name) == 16
 
 
-BAD_NAMES = ["flow:x", "a:b", "kid/c0123456789abcdef", "a\nb", " lead", "a b", "-x", "x" * 129]
+BAD_NAMES = [
+    "flow:x",
+    "a:b",
+    "kid/c0123456789abcdef",
+    "a\nb",
+    " lead",
+    "a b",
+    "-x",
+    "x" * 129,
+]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -389,7 +398,8 @@ def test_a_blueprint_name_outside_the_rule_is_refused(name: str):
 
 
 @pytest.mark.parametrize(
-    "name", ["orders", "golden_fanout_child", "discount-approval", "v1.2", "7days", "x" * 128]
+    "name",
+    ["orders", "golden_fanout_child", "discount-approval", "v1.2", "7days", "x" * 128],
 )
 def test_legitimate_flow_names_are_accepted(name: str):
     assert TriggerFlow(name=name, store=":memory:").name == name

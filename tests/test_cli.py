@@ -240,6 +240,25 @@ def test_missing_database_is_reported_not_created(
     assert not path.exists()
 
 
+def test_the_missing_database_hint_works_when_its_directory_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review of issue 11, finding 10c: the hint `triggerlog demo --db nodir/x.db`
+    failed, because the directory is missing too. Following the hint must work."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "--db", "nodir/x.db"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "directory 'nodir' does not exist" in err
+    hint = err.split("`")[1]
+    assert hint == "mkdir -p nodir && triggerlog demo --db nodir/x.db"
+    assert not (tmp_path / "nodir").exists()
+    mkdir, demo = hint.split(" && ")
+    (tmp_path / mkdir.split()[-1]).mkdir()
+    assert main(demo.split()[1:]) == 0
+    assert main(["list", "--db", "nodir/x.db"]) == 0
+
+
 def test_a_file_that_is_not_a_database_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

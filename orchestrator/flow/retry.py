@@ -77,7 +77,7 @@ def retry_problem(value: Any) -> PolicyProblem | None:
         )
     unknown = sorted(str(key) for key in value if key not in RETRY_KEYS)
     if unknown:
-        return PolicyProblem("retry", f"a dict of the keys {list(RETRY_KEYS)}", unknown)
+        return PolicyProblem("retry", "a dict without unknown keys", unknown)
     return _fields_problem(value)
 
 

@@ -231,7 +231,7 @@ def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequ
                 apply_flow(flow_view, event, seq)
         except CorruptEventError as error:
             raise format_error(
-                f"{at} is not a {raw['type']} ({error.reason})"
+                f"{at} does not decode as {raw['type']} ({error.reason})"
             ) from None
         except OrchestratorError:
             raise

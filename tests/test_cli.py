@@ -528,3 +528,28 @@ def test_event_descriptions() -> None:
     assert short_event_name("Chunk[fetch]-chunk-0123456789abcdef") == "Chunk[fetch]"
     assert short_event_name("ForEach-0123456789abcdef-Send") == "ForEach-Send"
     assert short_value("x" * 100, 10) == '"xxxxxxxx…'
+
+
+def test_a_database_with_a_flow_name_outside_todays_rule_stays_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review of issue 11, finding 9: only defining a flow checks the name rule."""
+    from orchestrator import TriggerFlow
+
+    db = str(tmp_path / "old.db")
+    flow = TriggerFlow(name="placeholder", store=db)
+    flow.definition.name = "old name: v1"  # as an older build could have written it
+
+    def step(data: object) -> int:
+        return 1
+
+    flow.to(step)
+    execution = flow.create_execution()
+    execution.start(0)
+    flow.store.close()
+    assert main(["list", "--db", db]) == 0
+    assert "old name: v1" in capsys.readouterr().out
+    assert main(["show", execution.id, "--db", db]) == 0
+    assert (
+        main(["export", execution.id, "--db", db, "-o", str(tmp_path / "h.json")]) == 0
+    )

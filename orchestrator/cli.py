@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -109,9 +110,16 @@ def open_read_only(db: str) -> SQLiteEventStore:
     """Open an existing database read-only, with a clear error if it is missing."""
     path = _sqlite_path(db)
     if not os.path.exists(path):
+        # The demo does not create directories, so the hint must when one is missing.
+        make = f"triggerlog demo --db {shlex.quote(path)}"
+        where = ""
+        parent = os.path.dirname(path)
+        if parent and not os.path.isdir(parent):
+            where = f" (the directory {parent!r} does not exist)"
+            make = f"mkdir -p {shlex.quote(parent)} && {make}"
         raise StoreError(
-            f"no triggerlog database at {path}; run `triggerlog demo --db {path}` "
-            f"to make one, or point --db or ${DEFAULT_DB_ENV} at an existing file"
+            f"no triggerlog database at {path}{where}; run `{make}` to make one, "
+            f"or point --db or ${DEFAULT_DB_ENV} at an existing file"
         )
     return SQLiteEventStore(path, read_only=True)
 

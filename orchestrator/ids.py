@@ -17,10 +17,12 @@ from orchestrator.errors import ExecutionIdError
 __all__ = [
     "CHILD_ID_PATTERN",
     "EXECUTION_ID_MAX_LENGTH",
+    "FLOW_NAME_MAX_LENGTH",
     "check_execution_id",
     "child_execution_id",
     "derive_id",
     "execution_id_problem",
+    "flow_name_problem",
     "is_child_id",
     "new_execution_id",
     "new_owner_id",
@@ -54,6 +56,31 @@ def execution_id_problem(value: object) -> str | None:
         return "it has a character outside [A-Za-z0-9._-] or does not start with a letter or digit"
     if is_child_id(value):
         return "'c' + 16 hex digits is the form of a sub-flow child id"
+    return None
+
+
+FLOW_NAME_MAX_LENGTH = 128
+
+
+def flow_name_problem(value: object) -> str | None:
+    """Why ``value`` cannot name a new flow, or None if it can.
+
+    The same alphabet as execution ids, for the same reason: a flow's data lives
+    in the stream "flow:<name>" and a sub-flow child's in "flow:<name>/<child id>",
+    so a name with ':' or '/' could write into another flow's (or child's) stream.
+    Only defining a flow checks this; reading a store never does.
+    """
+    if not isinstance(value, str):
+        return f"a flow name must be a string, not {type(value).__name__}"
+    if not value:
+        return "a flow name cannot be empty"
+    if len(value) > FLOW_NAME_MAX_LENGTH:
+        return f"it is {len(value)} characters long (at most {FLOW_NAME_MAX_LENGTH})"
+    if _EXECUTION_ID.fullmatch(value) is None:
+        return (
+            "a flow name is 1-128 characters of [A-Za-z0-9._-] starting with a "
+            "letter or digit (':' and '/' would spell another flow's data stream)"
+        )
     return None
 
 

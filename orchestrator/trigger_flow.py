@@ -22,7 +22,7 @@ from orchestrator.flow.definition import FlowDefinition
 from orchestrator.flow.mermaid import to_mermaid
 from orchestrator.flow.operators import START, OperatorKind
 from orchestrator.flow.process import TriggerFlowProcess
-from orchestrator.ids import check_execution_id, new_execution_id
+from orchestrator.ids import check_execution_id, flow_name_problem, new_execution_id
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
@@ -74,6 +74,13 @@ class TriggerFlow(TriggerFlowProcess):
         handlers: Any = None,
         conditions: Any = None,
     ) -> None:
+        if name == "":  # "no name", as Agently treats it: refused below when durable
+            name = None
+        if name is not None and (problem := flow_name_problem(name)) is not None:
+            raise FlowDefinitionError(
+                f"TriggerFlow(name={name!r}): {problem}. Nothing was written; pass "
+                "e.g. name='orders'."
+            )
         random_name = new_execution_id()[:16]
         self._definition = FlowDefinition(name or random_name)
         super().__init__(self, ("event", START))

@@ -243,6 +243,25 @@ def test_missing_database_is_reported_not_created(
     assert not path.exists()
 
 
+def test_the_missing_database_hint_works_when_its_directory_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review of issue 11, finding 10c: the hint `triggerlog demo --db nodir/x.db`
+    failed, because the directory is missing too. Following the hint must work."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["list", "--db", "nodir/x.db"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "directory 'nodir' does not exist" in err
+    hint = err.split("`")[1]
+    assert hint == "mkdir -p nodir && triggerlog demo --db nodir/x.db"
+    assert not (tmp_path / "nodir").exists()
+    mkdir, demo = hint.split(" && ")
+    (tmp_path / mkdir.split()[-1]).mkdir()
+    assert main(demo.split()[1:]) == 0
+    assert main(["list", "--db", "nodir/x.db"]) == 0
+
+
 def test_a_file_that_is_not_a_database_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -579,3 +598,28 @@ def test_export_of_a_child_is_one_line_naming_the_root(
     assert captured.err.count("\n") == 1
     assert "export 'golden-deep' instead" in captured.err
     assert not out_file.exists()
+
+
+def test_a_database_with_a_flow_name_outside_todays_rule_stays_readable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review of issue 11, finding 9: only defining a flow checks the name rule."""
+    from orchestrator import TriggerFlow
+
+    db = str(tmp_path / "old.db")
+    flow = TriggerFlow(name="placeholder", store=db)
+    flow.definition.name = "old name: v1"  # as an older build could have written it
+
+    def step(data: object) -> int:
+        return 1
+
+    flow.to(step)
+    execution = flow.create_execution()
+    execution.start(0)
+    flow.store.close()
+    assert main(["list", "--db", db]) == 0
+    assert "old name: v1" in capsys.readouterr().out
+    assert main(["show", execution.id, "--db", db]) == 0
+    assert (
+        main(["export", execution.id, "--db", db, "-o", str(tmp_path / "h.json")]) == 0
+    )

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from orchestrator.errors import FlowDefinitionError, OrchestratorError
+from orchestrator.errors import FlowDefinitionError
 from orchestrator.events.codec import loads
 from orchestrator.events.values import to_json_value
 from orchestrator.flow.definition import BLUEPRINT_VERSION as _VERSION
 from orchestrator.flow.operators import Operator, OperatorKind, SignalKey
-from orchestrator.flow.retry import RetryPolicy
+from orchestrator.flow.retry import retry_problem, timeout_problem
+from orchestrator.ids import flow_name_problem
 
 __all__ = ["Blueprint", "parse_blueprint"]
 
@@ -69,8 +70,8 @@ def parse_blueprint(config: Any) -> Blueprint:
             f"load_blueprint: expected a {_VERSION!r} dict, got {found}"
         )
     name = config.get("name")
-    if name is not None and (not isinstance(name, str) or not name):
-        _fail("name", "a non-empty string or null", name)
+    if name is not None and flow_name_problem(name) is not None:
+        _fail("name", f"a flow name or null ({flow_name_problem(name)})", name)
     meta = config.get("meta")
     if meta is not None and not isinstance(meta, dict):
         _fail("meta", "an object", meta)
@@ -80,11 +81,10 @@ def parse_blueprint(config: Any) -> Blueprint:
             "load_blueprint: this blueprint embeds sub-flows; rebuild sub-flows in code "
             "and wire them with to_sub_flow()"
         )
+    # A missing or null list is refused: loading it would silently empty the flow.
     raw_ops = config.get("operators")
-    if raw_ops is None:
-        raw_ops = []
     if not isinstance(raw_ops, list):
-        _fail("operators", "a list", raw_ops)
+        _fail("operators", "a list (of the flow's operators; [] for none)", raw_ops)
     operators = [_operator(f"operators[{i}]", raw) for i, raw in enumerate(raw_ops)]
     seen: set[str] = set()
     for index, op in enumerate(operators):
@@ -270,41 +270,13 @@ def _check_kind(path: str, op: Operator) -> None:
             _string(options, where, key)
 
 
-_RETRY_NUMBERS = ("initial_backoff", "multiplier", "max_backoff", "jitter")
-
-
 def _check_policy(where: str, options: dict[str, Any]) -> None:
-    retry = options.get("retry")
-    if isinstance(retry, dict):
-        at = f"{where}.retry"
-        unknown = sorted(set(retry) - {"attempts", "retry_on", *_RETRY_NUMBERS})
-        if unknown:
-            _fail(at, "a RetryPolicy's fields only", unknown)
-        attempts = retry.get("attempts", 1)
-        if isinstance(attempts, bool) or not isinstance(attempts, int):
-            _fail(f"{at}.attempts", "an int", attempts)
-        for key in _RETRY_NUMBERS:
-            value = retry.get(key, 0)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                _fail(f"{at}.{key}", "a number", value)
-        names = retry.get("retry_on", [])
-        if not isinstance(names, list) or not all(
-            isinstance(n, str) and n for n in names
-        ):
-            _fail(f"{at}.retry_on", "a list of exception class names", names)
-    try:
-        RetryPolicy.coerce(retry)
-    except OrchestratorError:
-        raise
-    except (TypeError, ValueError) as error:
-        _fail(f"{where}.retry", f"a retry policy ({error})", retry)
-    timeout = options.get("timeout")
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or timeout <= 0
-    ):
-        _fail(f"{where}.timeout", "a positive number of seconds or null", timeout)
+    # The same check as to(fn, retry=..., timeout=...), in the blueprint's wording.
+    problem = retry_problem(options.get("retry")) or timeout_problem(
+        options.get("timeout")
+    )
+    if problem is not None:
+        _fail(f"{where}.{problem.field}", problem.expected, problem.found)
 
 
 def _check_cases(path: str, op: Operator) -> None:

@@ -20,7 +20,7 @@ from orchestrator.flow.chunk import (
     same_code,
 )
 from orchestrator.flow.operators import Operator, OperatorKind, SignalKey, short_hash
-from orchestrator.flow.retry import RetryPolicy
+from orchestrator.flow.retry import RetryPolicy, timeout_problem
 
 if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
@@ -135,15 +135,10 @@ def _set_policy(options: dict[str, Any], retry: Any, timeout: float | None) -> N
     if policy is not None:
         options["retry"] = policy.to_json()
     timeout = options.pop("timeout", None) if timeout is None else timeout
+    problem = timeout_problem(timeout)
+    if problem is not None:
+        raise FlowDefinitionError(problem.message("timeout="))
     if timeout is not None:
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, int | float)
-            or timeout <= 0
-        ):
-            raise FlowDefinitionError(
-                f"timeout= must be a positive number of seconds, got {timeout!r}"
-            )
         options["timeout"] = float(timeout)
 
 

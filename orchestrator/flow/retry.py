@@ -8,13 +8,113 @@ the wait.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.errors import FlowDefinitionError
 
-__all__ = ["RetryPolicy"]
+__all__ = [
+    "RETRY_KEYS",
+    "PolicyProblem",
+    "RetryPolicy",
+    "retry_problem",
+    "timeout_problem",
+]
+
+# The fields of a retry dict (RetryPolicy's, in its JSON form).
+RETRY_KEYS = (
+    "attempts",
+    "initial_backoff",
+    "multiplier",
+    "max_backoff",
+    "jitter",
+    "retry_on",
+)
+_NUMBERS = {
+    "initial_backoff": ("a number >= 0", 0.0),
+    "multiplier": ("a number >= 1", 1.0),
+    "max_backoff": ("a number >= 0", 0.0),
+    "jitter": ("a number within [0, 1]", 0.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyProblem:
+    """What is wrong with a retry/timeout spelling.
+
+    The one check behind both the DSL (``to(fn, retry=..., timeout=...)``) and
+    blueprints; each phrases it in its own wording.
+    """
+
+    field: str  # "retry", "retry.attempts", "timeout"...
+    expected: str
+    found: Any
+
+    def message(self, where: str) -> str:
+        """The DSL's error text; ``where`` names the call (``retry=``, ``RetryPolicy``)."""
+        shown = repr(self.found)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        return (
+            f"{where}: {self.field} must be {self.expected}, found "
+            f"{type(self.found).__name__} {shown}. A retry dict takes the keys "
+            f"{', '.join(RETRY_KEYS)} (all optional); retry= also takes a RetryPolicy "
+            "or an int (attempts); timeout= takes seconds > 0."
+        )
+
+
+def retry_problem(value: Any) -> PolicyProblem | None:
+    """Why ``value`` is not a ``retry=`` spelling ``RetryPolicy.coerce`` accepts."""
+    if value is None or isinstance(value, RetryPolicy | bool):
+        return None
+    if isinstance(value, int):
+        return _fields_problem({"attempts": value})
+    if not isinstance(value, dict):
+        return PolicyProblem(
+            "retry", "a RetryPolicy, an int (attempts), a dict or null", value
+        )
+    unknown = sorted(str(key) for key in value if key not in RETRY_KEYS)
+    if unknown:
+        return PolicyProblem("retry", "a dict without unknown keys", unknown)
+    return _fields_problem(value)
+
+
+def timeout_problem(value: Any) -> PolicyProblem | None:
+    """Why ``value`` is not a timeout (seconds > 0, or None)."""
+    if value is None or (_is_number(value) and value > 0):
+        return None
+    return PolicyProblem("timeout", "a positive number of seconds or null", value)
+
+
+def _fields_problem(fields: dict[str, Any]) -> PolicyProblem | None:
+    attempts = fields.get("attempts", 1)
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        return PolicyProblem("retry.attempts", "an int >= 1", attempts)
+    for key, (expected, low) in _NUMBERS.items():
+        value = fields.get(key, low)
+        if not _is_number(value) or value < low or (key == "jitter" and value > 1):
+            return PolicyProblem(f"retry.{key}", expected, value)
+    names = fields.get("retry_on", ())
+    if not isinstance(names, list | tuple) or not all(
+        (isinstance(n, str) and n)
+        or (isinstance(n, type) and issubclass(n, BaseException))
+        for n in names
+    ):
+        return PolicyProblem(
+            "retry.retry_on", "a list of exception class names (or classes)", names
+        )
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    # NaN and infinities would pass the range checks and break the JSON form.
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +139,9 @@ class RetryPolicy:
     retry_on: tuple[str | type[BaseException], ...] = ("Exception",)
 
     def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise FlowDefinitionError(
-                f"RetryPolicy.attempts must be >= 1, got {self.attempts}"
-            )
-        if self.initial_backoff < 0 or self.max_backoff < 0 or self.multiplier < 1:
-            raise FlowDefinitionError(
-                "RetryPolicy needs initial_backoff >= 0, max_backoff >= 0 and multiplier >= 1"
-            )
-        if not 0 <= self.jitter <= 1:
-            raise FlowDefinitionError(
-                f"RetryPolicy.jitter must be within [0, 1], got {self.jitter}"
-            )
+        problem = _fields_problem({key: getattr(self, key) for key in RETRY_KEYS})
+        if problem is not None:
+            raise FlowDefinitionError(problem.message("RetryPolicy"))
         names = tuple(
             name if isinstance(name, str) else f"{name.__module__}.{name.__qualname__}"
             for name in self.retry_on
@@ -66,14 +157,13 @@ class RetryPolicy:
             return cls(attempts=3) if value else None
         if isinstance(value, int):
             return cls(attempts=value)
-        if isinstance(value, dict):
-            data = dict(value)
-            if "retry_on" in data:
-                data["retry_on"] = tuple(data["retry_on"])
-            return cls(**data)
-        raise FlowDefinitionError(
-            f"retry= takes a RetryPolicy, an int (attempts) or a dict, got {value!r}"
-        )
+        problem = retry_problem(value)
+        if problem is not None:
+            raise FlowDefinitionError(problem.message("retry="))
+        data = dict(value)
+        if "retry_on" in data:
+            data["retry_on"] = tuple(data["retry_on"])
+        return cls(**data)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form stored in the flow definition."""

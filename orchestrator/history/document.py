@@ -10,6 +10,7 @@ index status written with it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,25 +93,32 @@ def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequ
     snapshot_index = None
     for index, raw in enumerate(events):
         seq = raw["seq"]
+        at = f"stream {stream_id!r} seq {seq}: data"
         try:
             data = orjson.dumps(raw["data"])
         except TypeError as error:  # orjson.JSONEncodeError: a set, bytes, 2**70...
-            raise format_error(
-                f"stream {stream_id!r} seq {seq}: data is not JSON ({error})"
-            ) from None
+            raise format_error(f"{at} is not JSON ({error})") from None
+        if _non_finite(raw["data"]):  # orjson would write it as null
+            raise format_error(f"{at} holds NaN or an infinity, which is not JSON")
         created_at = float(raw["created_at"])
-        event = decode(raw["type"], data, stream_id, seq)  # refuse before writing
+        # A payload that does not decode or fold is a bad document, not a damaged
+        # database: HistoryFormatError, not CorruptEventError's "restore a backup".
         try:
+            event = decode(raw["type"], data, stream_id, seq)  # refuse before writing
             if view is not None:
                 apply(view, event, seq, created_at)
             elif flow_view is not None:
                 apply_flow(flow_view, event, seq)
+        except CorruptEventError as error:
+            raise format_error(
+                f"{at} does not decode as {raw['type']} ({error.reason})"
+            ) from None
         except OrchestratorError:
             raise
         except (TypeError, KeyError, ValueError, AttributeError, IndexError) as error:
             # The fold trusts decoded payloads; a hand-edited one must not get in.
-            raise CorruptEventError(
-                stream_id, seq, f"{raw['type']} does not fold ({error!r})"
+            raise format_error(
+                f"{at} does not fold as {raw['type']} ({error!r})"
             ) from None
         new_events.append(NewEvent(raw["type"], data, created_at))
         if raw["type"] == _SNAPSHOT_TYPE:
@@ -128,6 +136,17 @@ def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequ
         meta=meta,
         snapshot_index=snapshot_index,
     )
+
+
+def _non_finite(value: Any) -> bool:
+    # Called after orjson.dumps succeeded, so the nesting is at most orjson's 255.
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        return False
+    return any(_non_finite(item) for item in value)
 
 
 def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -158,12 +177,14 @@ def _parse(history: Any) -> tuple[str, list[dict[str, Any]]]:
                 raise bad(f"stream {sid!r} seq {expected}: needs type and data")
             _check_depth(sid, expected, event["data"])
             position, created_at = event.get("position"), event.get("created_at")
-            if (
-                type(position) is not int
-                or isinstance(created_at, bool)
-                or not isinstance(created_at, int | float)
-            ):
-                raise bad(f"stream {sid!r} seq {expected}: needs position, created_at")
+            if type(position) is not int:
+                raise bad(
+                    f"stream {sid!r} seq {expected}: position must be an int, found {position!r}"
+                )
+            if isinstance(created_at, bool) or not isinstance(created_at, int | float):
+                raise bad(
+                    f"stream {sid!r} seq {expected}: created_at must be a number, found {created_at!r}"
+                )
     check_tree(execution_id, streams)
     return execution_id, streams
 

@@ -349,3 +349,86 @@ def test_anonymous_flow_named_by_its_blueprint_is_accepted(tmp_path: Path):
     assert flow.name == "source"
     assert flow.start("abcd") == {"out": "ABCD"}
     flow.store.close()
+
+
+# -- review of issue 11, findings 2 and 9: one rule for flow names -------------------------------
+
+
+def test_empty_name_on_a_durable_store_is_refused_like_none(tmp_path: Path):
+    """name="" fell through `name or random` and got a random, unfindable name."""
+    db = tmp_path / "flows.db"
+    with pytest.raises(FlowDefinitionError, match="name="):
+        TriggerFlow(name="", store=str(db))
+    assert not db.exists()
+    assert len(TriggerFlow(name="", store=":memory:").name) == 16
+
+
+BAD_NAMES = [
+    "flow:x",
+    "a:b",
+    "kid/c0123456789abcdef",
+    "a\nb",
+    " lead",
+    "a b",
+    "-x",
+    "x" * 129,
+]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_a_flow_name_outside_the_rule_is_refused_before_anything_is_written(
+    name: str, tmp_path: Path
+):
+    """'kid/<child id>' wrote flow data into a sub-flow child's own flow stream."""
+    db = tmp_path / "flows.db"
+    with pytest.raises(FlowDefinitionError, match=r"\[A-Za-z0-9._-\]|characters long"):
+        TriggerFlow(name=name, store=str(db))
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("name", [*BAD_NAMES, ""])
+def test_a_blueprint_name_outside_the_rule_is_refused(name: str):
+    flow = TriggerFlow(name="kept", store=":memory:", handlers=[upper, keep])
+    config = source_blueprint()
+    config["name"] = name
+    flow.register_condition_handler(is_long)
+    with pytest.raises(FlowDefinitionError, match=r"load_blueprint: name must be"):
+        flow.load_blueprint(config)
+    assert flow.name == "kept"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["orders", "golden_fanout_child", "discount-approval", "v1.2", "7days", "x" * 128],
+)
+def test_legitimate_flow_names_are_accepted(name: str):
+    assert TriggerFlow(name=name, store=":memory:").name == name
+
+
+# -- review of issue 11, finding 10b: a blueprint must list its operators -------------------------
+
+
+@pytest.mark.parametrize("operators", ["missing", None])
+def test_a_blueprint_without_an_operator_list_is_refused(operators: Any):
+    """`operators: null` (or no key) emptied the flow without a word."""
+    flow = TriggerFlow(name="kept", store=":memory:", handlers=[upper, keep])
+    flow.register_condition_handler(is_long)
+    flow.load_blueprint(source_blueprint())
+    before = flow.get_flow_config()
+    config = source_blueprint()
+    if operators == "missing":
+        del config["operators"]
+    else:
+        config["operators"] = operators
+    with pytest.raises(FlowDefinitionError, match=r"operators must be a list"):
+        flow.load_blueprint(config)
+    assert flow.get_flow_config() == before
+
+
+def test_a_blueprint_with_an_empty_operator_list_empties_the_flow():
+    flow = TriggerFlow(name="kept", store=":memory:", handlers=[upper, keep])
+    flow.register_condition_handler(is_long)
+    flow.load_blueprint(source_blueprint())
+    config = source_blueprint()
+    config["operators"] = []
+    assert flow.load_blueprint(config).get_flow_config()["operators"] == []

@@ -19,6 +19,7 @@ import pytest
 from orchestrator import (
     FlowDefinitionError,
     InterruptError,
+    InterruptNotWaitingError,
     ResumeLimitError,
     StoreError,
     TriggerFlow,
@@ -279,3 +280,54 @@ async def test_a_child_re_raising_one_id_is_projected_and_resumed_each_time(
     assert execution.get_pending_interrupts() == {}
     await assert_replay_equivalent(execution)
     assert (await execution.async_close())["after"] is True
+
+
+# -- review of issue 11, finding 10a: what a racing or repeated self resume answers -------------
+
+
+async def test_a_late_resume_of_one_id_answers_its_re_raise_as_docs_api_5_says(
+    store_file: str,
+) -> None:
+    """Pins docs/api.md §5: under one explicit id, the loser of a race (or a retry with
+    the same resume_request_id) arriving after the re-raise answers the new pause."""
+    flow, trace = _self_gate(store_file, interrupt_id="approval", max_resumes=None)
+    execution = flow.create_execution(auto_close=False)
+    await execution.async_start(0)
+    await execution.async_continue_with("approval", "a", resume_request_id="r1")
+    record = await execution.async_continue_with(
+        "approval", "a", resume_request_id="r1"
+    )
+    assert trace == [None, "a", "a"]  # both landed: the second answered raise 2
+    assert record["status"] == "waiting"
+    assert record["raise_count"] == 3
+    await execution.async_close(pending_interrupts="cancel")
+
+
+async def test_an_id_per_raise_makes_every_pause_answered_exactly_once(
+    store_file: str,
+) -> None:
+    """The documented way to answer exactly one pause: an interrupt id per raise."""
+    flow = _new_flow("gate", store_file)
+    trace: list[Any] = []
+
+    async def gate(data: TriggerFlowRuntimeData) -> Any:
+        count = data.get_state("count") or 0
+        data.set_state("count", count + 1)
+        trace.append(data.resume.value if data.resume is not None else None)
+        return await data.async_pause_for(
+            interrupt_id=f"approval-{count}", resume_to="self", max_resumes=None
+        )
+
+    flow.to(gate)
+    execution = flow.create_execution(auto_close=False)
+    await execution.async_start(0)
+    await execution.async_continue_with("approval-0", "a", resume_request_id="r1")
+    again = await execution.async_continue_with(
+        "approval-0", "a", resume_request_id="r1"
+    )
+    assert again["status"] == "resolved"  # an idempotent retry, not a second answer
+    with pytest.raises(InterruptNotWaitingError):
+        await execution.async_continue_with("approval-0", "b")  # the race's loser
+    assert trace == [None, "a"]
+    assert list(execution.get_pending_interrupts()) == ["approval-1"]
+    await execution.async_close(pending_interrupts="cancel")

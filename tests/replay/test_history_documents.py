@@ -78,9 +78,89 @@ def test_an_event_this_build_cannot_read_is_refused_naming_stream_and_seq(
     _nothing_written(store)
     history = _history()
     history["streams"][0]["events"][0]["data"] = ["not", "an", "object"]
-    with pytest.raises(CorruptEventError):
+    with pytest.raises(HistoryFormatError):
         import_history(store, history)
     _nothing_written(store)
+
+
+def _bad_payload(how: str) -> tuple[dict[str, Any], str]:
+    history = _history()
+    stream = history["streams"][0]
+    event = stream["events"][0]
+    if how == "not-an-object":
+        event["data"] = "hello"
+    elif how == "unknown-field":
+        event["data"]["surprise"] = 1
+    elif how == "nan":
+        event["data"] = float("nan")
+    elif how == "nan-inside":
+        event["data"]["flow_name"] = float("nan")
+    elif how == "missing-field":
+        del event["data"]["flow_name"]
+    return history, stream["stream_id"]
+
+
+@pytest.mark.parametrize(
+    ("how", "field"),
+    [
+        ("not-an-object", "not an object"),
+        ("unknown-field", "surprise"),
+        ("nan", "NaN"),
+        ("nan-inside", "NaN"),
+        ("missing-field", "flow_name"),
+    ],
+)
+def test_a_hand_edited_payload_is_a_format_error_not_a_damaged_database(
+    store: EventStore, how: str, field: str
+) -> None:
+    """Review of issue 11, finding 4: the import said "restore the file from a backup"
+    (CorruptEventError's advice for a damaged log) about a bad document."""
+    history, stream_id = _bad_payload(how)
+    with pytest.raises(HistoryFormatError) as caught:
+        import_history(store, history)
+    message = str(caught.value)
+    assert f"stream {stream_id!r} seq 1" in message
+    assert field in message
+    assert message.endswith("Nothing was imported.")
+    assert "backup" not in message
+    assert not isinstance(caught.value, CorruptEventError)
+    _nothing_written(store)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("position", "x", "position must be an int"),
+        ("position", None, "position must be an int"),
+        ("created_at", "x", "created_at must be a number"),
+    ],
+)
+def test_a_bad_position_or_time_says_which_and_why(
+    store: EventStore, key: str, value: Any, said: str
+) -> None:
+    """ "position": "x" reported "needs position, created_at" though both were there."""
+    history = _history()
+    history["streams"][0]["events"][2][key] = value
+    with pytest.raises(HistoryFormatError, match=said):
+        import_history(store, history)
+    _nothing_written(store)
+
+
+def test_the_cli_reports_a_bad_payload_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestrator.cli import main
+
+    history, _ = _bad_payload("not-an-object")
+    document = tmp_path / "bad.json"
+    document.write_bytes(orjson.dumps(history))
+    db = tmp_path / "imp.db"
+    assert main(["import", str(document), "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "HistoryFormatError" in err or "not a triggerlog.history/1 document" in err
+    assert "backup" not in err
+    assert "Nothing was imported" in err
 
 
 def test_importing_over_an_existing_stream_writes_nothing(store: EventStore) -> None:

@@ -348,7 +348,12 @@ class MissingResourceError(OrchestratorError, KeyError):
     """A runtime resource the execution needs was not injected."""
 
     def __init__(
-        self, execution_id: str, missing: list[str], available: list[str]
+        self,
+        execution_id: str,
+        missing: list[str],
+        available: list[str],
+        *,
+        inject: str = "create_execution(runtime_resources={...})",
     ) -> None:
         self.execution_id = execution_id
         self.missing = missing
@@ -357,7 +362,7 @@ class MissingResourceError(OrchestratorError, KeyError):
         super().__init__(
             f"Execution {execution_id!r} missing required runtime resource {names}. "
             f"Available resources: {sorted(available)!r}. Inject it with "
-            "create_execution(runtime_resources={...}) or flow.update_runtime_resources()."
+            f"{inject} or flow.update_runtime_resources()."
         )
 
 

@@ -11,6 +11,7 @@ The tree::
     │   ├── ExecutionCancelledError        the execution was cancelled
     │   ├── ExecutionStoppedError          a chunk raised KeyboardInterrupt/SystemExit
     │   ├── ExecutionHeldElsewhereError    another live process holds the lease
+    │   ├── ExecutionLoopClosedError       the handle's event loop has closed
     │   └── ExecutionClosedError           continue_with on a closed execution (*)
     ├── ChunkError                         a chunk raised; carries the recorded error
     ├── ChunkTimeoutError (TimeoutError)   a chunk attempt ran past its timeout
@@ -66,6 +67,7 @@ __all__ = [
     "ExecutionClosedError",
     "ExecutionHeldElsewhereError",
     "ExecutionIdError",
+    "ExecutionLoopClosedError",
     "ExecutionNotFoundError",
     "ExecutionStoppedError",
     "FlowDefinitionError",
@@ -187,6 +189,26 @@ class ExecutionStoppedError(LifecycleError):
             "recorded after it, and that run is still pending there. To continue, "
             f"rebuild the execution from the log with flow.get_execution({execution_id!r}) "
             "or flow.recover(): the chunk runs again."
+        )
+
+
+class ExecutionLoopClosedError(LifecycleError):
+    """The event loop the execution ran on is closed (its ``asyncio.run`` returned).
+
+    Its tasks and futures died with that loop, so this handle cannot run anything
+    any more; the log still holds everything it recorded.
+    """
+
+    def __init__(self, execution_id: str, action: str) -> None:
+        self.execution_id = execution_id
+        self.action = action
+        super().__init__(
+            f"cannot {action} execution {execution_id!r}: the event loop it ran on "
+            "is closed (the asyncio.run() that started it has returned), and its "
+            "tasks went with it. Either keep using it inside that loop, with the "
+            "async_ methods (await execution.async_close()), or get a fresh handle "
+            f"rebuilt from the log with flow.get_execution({execution_id!r}) (or "
+            "flow.recover()) where you call it now: its pending work runs again."
         )
 
 

@@ -278,12 +278,7 @@ def _check_resources(
     available = RuntimeResources(flow.flow_resources, runtime_resources)
     missing = available.missing(sorted(view.resource_keys))
     if missing:
-        raise MissingResourceError(
-            view.execution_id,
-            missing,
-            list(available),
-            inject="flow.recover(runtime_resources={...})",
-        )
+        raise MissingResourceError(view.execution_id, missing, list(available))
 
 
 def _adopt(

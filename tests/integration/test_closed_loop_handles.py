@@ -48,7 +48,7 @@ def test_sync_call_after_asyncio_run_raises_a_typed_error(tmp_path: Path) -> Non
     for part in (
         repr(execution.id),
         "event loop it ran on is closed",
-        "async_close()",
+        "await execution.async_close()",
         f"flow.get_execution({execution.id!r})",
     ):
         assert part in message

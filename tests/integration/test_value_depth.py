@@ -17,9 +17,9 @@ import orjson
 import pytest
 
 from orchestrator import FlowDefinitionError, PayloadError, TriggerFlowRuntimeData
+from orchestrator.events import values
 from orchestrator.events.codec import encode
 from orchestrator.events.execution import SnapshotTaken
-from orchestrator.events import values
 from orchestrator.events.values import MAX_VALUE_DEPTH
 from orchestrator.projection.history import export_history
 from orchestrator.runtime.journal import SnapshotSkippedWarning

@@ -11,6 +11,7 @@ The tree::
     │   ├── ExecutionCancelledError        the execution was cancelled
     │   ├── ExecutionStoppedError          a chunk raised KeyboardInterrupt/SystemExit
     │   ├── ExecutionHeldElsewhereError    another live process holds the lease
+    │   ├── ExecutionLoopClosedError       the handle's event loop has closed
     │   └── ExecutionClosedError           continue_with on a closed execution (*)
     ├── ChunkError                         a chunk raised; carries the recorded error
     ├── ChunkTimeoutError (TimeoutError)   a chunk attempt ran past its timeout
@@ -66,6 +67,7 @@ __all__ = [
     "ExecutionClosedError",
     "ExecutionHeldElsewhereError",
     "ExecutionIdError",
+    "ExecutionLoopClosedError",
     "ExecutionNotFoundError",
     "ExecutionStoppedError",
     "FlowDefinitionError",
@@ -170,23 +172,51 @@ class ExecutionCancelledError(LifecycleError):
 class ExecutionStoppedError(LifecycleError):
     """A chunk raised KeyboardInterrupt or SystemExit: this process stopped running it.
 
-    Not a failure of the chunk, nor of the store: the exception goes on to stop
-    the program, nothing is recorded after it, and the log still holds the
-    execution with that chunk's run pending, so rebuilding it runs the chunk again.
+    Not a chunk failure: nothing is recorded after it, the run stays pending in the
+    log (``durable_events`` is None) and a rebuild runs the chunk again.
     """
 
-    def __init__(self, execution_id: str, chunk: str, run_id: str, raised: str) -> None:
-        self.execution_id = execution_id
-        self.chunk = chunk
-        self.run_id = run_id
-        self.raised = raised
+    def __init__(
+        self,
+        execution_id: str,
+        chunk: str,
+        run_id: str,
+        raised: str,
+        *,
+        durable_events: int | None = None,
+    ) -> None:
+        self.execution_id, self.chunk, self.run_id = execution_id, chunk, run_id
+        self.raised, self.durable_events = raised, durable_events
+        tail = (
+            "The store is fine and the log intact: nothing was recorded after it, "
+            "and that run is still pending there. To continue, rebuild the execution "
+            f"from the log with flow.get_execution({execution_id!r}) or "
+            "flow.recover(): the chunk runs again."
+            if durable_events is None
+            else "The store refused what it had recorded, so nothing of the execution "
+            "was recorded and there is no log to rebuild: create and start it again."
+            if durable_events == 0
+            else f"The store holds only its first {durable_events} events (a write "
+            "failed), so that run may not be pending there: rebuild it with "
+            f"flow.get_execution({execution_id!r}) to see where it stands."
+        )
         super().__init__(
             f"execution {execution_id!r} stopped in this process: chunk {chunk!r} "
             f"(run {run_id}) raised {raised}, which stops the program instead of "
-            "failing the chunk. The store is fine and the log intact: nothing was "
-            "recorded after it, and that run is still pending there. To continue, "
-            f"rebuild the execution from the log with flow.get_execution({execution_id!r}) "
-            "or flow.recover(): the chunk runs again."
+            f"failing the chunk. {tail}"
+        )
+
+
+class ExecutionLoopClosedError(LifecycleError):
+    """The event loop the handle ran on has closed (its ``asyncio.run`` returned)."""
+
+    def __init__(self, execution_id: str, action: str) -> None:
+        self.execution_id, self.action = execution_id, action
+        super().__init__(
+            f"cannot {action} execution {execution_id!r}: the event loop it ran on is "
+            "closed (its asyncio.run() returned), its tasks with it. Use it inside "
+            "that loop (await execution.async_close()), or get a fresh handle rebuilt "
+            f"from the log with flow.get_execution({execution_id!r}) where you are now."
         )
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.clock import FakeClock
-from orchestrator.errors import ConcurrencyError
+from orchestrator.errors import ConcurrencyError, LifecycleError, StoreError
 from orchestrator.events.codec import loads
 from orchestrator.history import (
     export_history,
@@ -37,6 +37,7 @@ from orchestrator.history import (
 )
 from orchestrator.projection.projector import fold
 from orchestrator.runtime.interrupts import pending_interrupts
+from orchestrator.runtime.loop import call_in_loop
 from orchestrator.store.memory import InMemoryEventStore
 from orchestrator.store.open import open_store
 
@@ -172,13 +173,56 @@ def throwaway_store(flow: TriggerFlow, kind: str = "memory") -> Iterator[EventSt
         # block must not be handed this block's handle for the same id).
         previous_engines = flow._engines
         flow._engines = weakref.WeakValueDictionary()
+        busy: list[str] = []
         try:
             yield store
         finally:
+            busy = _stop_leftovers(flow.live_engines())
             store.close()
             flow._store = previous
             flow._engines = previous_engines
             flow.flow_data.reset()
+        if busy:  # only reached when the block itself raised nothing
+            raise LifecycleError(
+                f"execution(s) {', '.join(map(repr, busy))} still running when the "
+                "throwaway_store block ended; their store is closed now, so they were "
+                "stopped and what they would have done (a NondeterminismError "
+                "included) was not seen. Wait for each before leaving the block: "
+                "await execution.async_wait_idle() (or close it)."
+            )
+
+
+def _stop_leftovers(engines: list[Any]) -> list[str]:
+    """Stop the block's executions before their store closes; the busy ones' ids.
+
+    Waiting is not possible here (this runs on their loop, synchronously), and
+    left running they would write to the closed store from loop callbacks. So
+    what they recorded is flushed, and the busy ones are fenced: their tasks are
+    cancelled and whoever awaits them, or calls them later, gets a StoreError
+    naming the block.
+    """
+    busy = []
+    for engine in engines:
+        loop = engine.loop
+        if loop is None or loop.is_closed():
+            continue
+        running = bool(engine._tasks or engine.view.runs) and engine.stopped is None
+        fence = StoreError(
+            f"execution {engine.id!r} was still running when its throwaway_store "
+            "block ended, and was stopped with it (its store is closed): await "
+            "execution.async_wait_idle() inside the block"
+        )
+        with contextlib.suppress(Exception):
+            call_in_loop(loop, _fence, engine, fence if running else None)
+        if running:
+            busy.append(engine.id)
+    return busy
+
+
+def _fence(engine: Any, error: StoreError | None) -> None:
+    engine.flush()
+    if error is not None:
+        engine._poison(error)
 
 
 @dataclass(frozen=True, slots=True)

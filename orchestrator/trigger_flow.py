@@ -169,7 +169,19 @@ class TriggerFlow(TriggerFlowProcess):
 
     def live_engines(self) -> list[ExecutionEngine]:
         """Executions of this flow alive in this process."""
-        return list(self._engines.values())
+        return [e for e in list(self._engines.values()) if self._live(e.id) is e]
+
+    def _live(self, execution_id: str) -> ExecutionEngine | None:
+        """The live engine of ``execution_id``, unless its event loop has closed.
+
+        An engine whose loop closed (its asyncio.run returned) can run nothing
+        more; it leaves the live set, so the log rebuilds the execution anew.
+        """
+        engine = self._engines.get(execution_id)
+        if engine is not None and engine.loop is not None and engine.loop.is_closed():
+            self.forget_engine(engine)
+            return None
+        return engine
 
     def register_engine(self, engine: ExecutionEngine) -> None:
         """An execution of this flow became live in this process."""
@@ -477,7 +489,7 @@ class TriggerFlow(TriggerFlowProcess):
         allow_definition_change: bool = False,
     ) -> TriggerFlowExecution:
         """Rebuild an execution from the log (any process) so it can continue."""
-        live = self._engines.get(execution_id)
+        live = self._live(execution_id)
         if live is not None:
             if runtime_resources:
                 live.resources.update_local(runtime_resources)

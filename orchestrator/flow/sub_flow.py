@@ -29,6 +29,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import FlowDefinitionError
+from orchestrator.events.values import MAX_VALUE_DEPTH
 from orchestrator.flow.operators import Operator, OperatorKind, short_hash
 
 if TYPE_CHECKING:
@@ -63,7 +64,17 @@ _WRITE_BACK_KEYS = ("value", "state", "runtime_data", "flow_data", "flow_state")
 def _path(text: str, where: str) -> str:
     if not text:
         return ""
-    for segment in text.split("."):
+    segments = text.split(".")
+    if len(segments) - 1 > MAX_VALUE_DEPTH:
+        # Every segment after the first nests the value one dict deeper, and a
+        # value is capped at MAX_VALUE_DEPTH containers where it lands (as
+        # set_state caps it), so no value could ever be written there.
+        raise FlowDefinitionError(
+            f"{where}: the path {text[:40]}... has {len(segments)} segments; a value "
+            f"is stored at most {MAX_VALUE_DEPTH} lists/dicts deep, each segment "
+            "after the first counting as one. Use a shorter path."
+        )
+    for segment in segments:
         if not _SEGMENT.match(segment):
             raise FlowDefinitionError(
                 f"{where}: path segment {segment!r} of {text!r} is not an identifier "

@@ -337,15 +337,22 @@ class ExecutionEngine(ExecutionJournal):
             return
         run = self.view.runs.get(run_id)
         op = self.definition.operators.get(run.op_id) if run is not None else None
+        # What was recorded before goes to the log now, while the program still
+        # runs (it is a true prefix); nothing is recorded after this point. It
+        # is waited for, so the message below can say what the log holds.
+        with contextlib.suppress(Exception):
+            self.flush()
+            self.store.flush_blocking()
+        durable = self._durable_events()
         stopped = ExecutionStoppedError(
-            self.id, op.name if op is not None else "?", run_id, type(error).__name__
+            self.id,
+            op.name if op is not None else "?",
+            run_id,
+            type(error).__name__,
+            durable_events=None if durable >= self._buffer_base else durable,
         )
         stopped.__cause__ = error
         self.stopped = stopped
-        # What was recorded before goes to the log now, while the program still
-        # runs (it is a true prefix); nothing is recorded after this point.
-        with contextlib.suppress(Exception):
-            self.flush()
         if self._store_error is None:
             self._store_error = stopped  # refuses every later write, with that message
         self.cancel_tasks()
@@ -355,6 +362,14 @@ class ExecutionEngine(ExecutionJournal):
         if forget is not None:
             forget(self)
         self.stop_lease_timer()
+
+    def _durable_events(self) -> int:
+        """How many of this execution's events the store holds (0: no log at all)."""
+        try:
+            head = self.store.get_stream(self.id)
+        except Exception:  # noqa: BLE001 - unknown: report the usual advice
+            return self._buffer_base
+        return 0 if head is None else head.last_seq
 
     async def _execute(self, run_id: str) -> None:
         from orchestrator.runtime.runners import run_operator

@@ -12,7 +12,11 @@ import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import ExecutionCancelledError, LifecycleError
+from orchestrator.errors import (
+    ExecutionCancelledError,
+    ExecutionLoopClosedError,
+    LifecycleError,
+)
 from orchestrator.events.chunk import SignalRejected
 from orchestrator.events.execution import (
     ExecutionCancelled,
@@ -111,10 +115,32 @@ class TriggerFlowExecution:
         loop = self._engine.loop
         if loop is None or loop is asyncio.get_running_loop():
             return await fn(*args)
+        self._check_loop(loop, fn)
         return await run_in_loop(loop, fn(*args))
 
     def _sync(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
-        return run_sync(fn(*args), self._engine.loop or background_loop())
+        loop = self._engine.loop
+        if loop is not None:
+            self._check_loop(loop, fn)
+        return run_sync(fn(*args), loop or background_loop())
+
+    def _check_loop(
+        self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any]
+    ) -> None:
+        """Refuse, with what to do, a call on a handle whose loop has closed.
+
+        Not rebound transparently: that loop's tasks, futures and waiters died
+        with it, and only a rebuild from the log (get_execution) knows what is
+        still owed. The live set forgets the engine so that rebuild is fresh.
+        """
+        if not loop.is_closed():
+            return
+        if self._engine.stopped is not None:
+            raise self._engine.stopped  # the truer story: a chunk stopped it
+        forget = getattr(self._engine.host, "forget_engine", None)
+        if forget is not None:
+            forget(self._engine)
+        raise ExecutionLoopClosedError(self.id, fn.__name__.strip("_"))
 
     async def async_start(
         self, input: Any = None, *, timeout: float | None = None

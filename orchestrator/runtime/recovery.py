@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from orchestrator.errors import MissingResourceError
 from orchestrator.events.execution import ExecutionClosed
 from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.runtime.engine import ExecutionEngine
@@ -172,6 +173,10 @@ def _resume(
     if view.lifecycle == LifecycleState.CLOSED:
         return None
     check_definition(flow, view, allow_definition_change)
+    # Before the lease and any write: resuming without a resource the execution
+    # recorded would only re-run its chunks into a MissingResourceError and fail
+    # it for good, when passing the resource to recover() would have saved it.
+    _check_resources(flow, view, runtime_resources)
     claimed_at: float | None = None
     if view.runs:
         if not claim(store, info, owner, flow.lease_ttl):
@@ -265,6 +270,15 @@ async def _finish_cancellation(
         "finished a cancellation a crash had cut short (closed cancelled)",
         "none: it is closed",
     )
+
+
+def _check_resources(
+    flow: FlowHost, view: ExecutionView, runtime_resources: dict[str, Any] | None
+) -> None:
+    available = RuntimeResources(flow.flow_resources, runtime_resources)
+    missing = available.missing(sorted(view.resource_keys))
+    if missing:
+        raise MissingResourceError(view.execution_id, missing, list(available))
 
 
 def _adopt(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import ChunkError
+from orchestrator.errors import ChunkError, PayloadError
 from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
 from orchestrator.events.execution import ExecutionCreated
 from orchestrator.events.sub_flow import (
@@ -29,7 +29,7 @@ from orchestrator.projection.execution import (
     ExecutionView,
     LifecycleState,
 )
-from orchestrator.projection.paths import MISSING, get_path, set_path
+from orchestrator.projection.paths import MISSING, get_path, set_path, write_depth
 from orchestrator.runtime.child_host import ChildHost
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.operations import RunOperations
@@ -262,11 +262,19 @@ def _write_back(
         found = get_path(root, path, MISSING) if isinstance(root, dict) else MISSING
         return None if found is MISSING else copy_json(found)
 
+    def placed(target: str, path: str, source: list[str]) -> Any:
+        # Capped where it lands, as set_state caps it: the path's segments count,
+        # so value + path still encodes in every record that wraps it (save()).
+        where = f"sub-flow {op.name!r} write_back[{target!r}][{path!r}]"
+        return to_json_value(read(source), where, depth=write_depth(path))
+
     value = read(spec["value"]) if "value" in spec else copy_json(incoming)
-    state = {path: read(source) for path, source in (spec.get("state") or {}).items()}
+    state = {p: placed("state", p, s) for p, s in (spec.get("state") or {}).items()}
+    flow = {
+        p: placed("flow_data", p, s) for p, s in (spec.get("flow_data") or {}).items()
+    }
     requests = [
-        engine.flow_data.write_request(path, read(source), engine.id)
-        for path, source in (spec.get("flow_data") or {}).items()
+        engine.flow_data.write_request(p, v, engine.id) for p, v in flow.items()
     ]
     return value, state, requests
 
@@ -317,7 +325,17 @@ async def finish_frame(
         if run is not None:
             parent.fail_run(run, failure)
         return
-    value, state, requests = _write_back(parent, op, snapshot, signal.get("value"))
+    try:
+        value, state, requests = _write_back(parent, op, snapshot, signal.get("value"))
+    except PayloadError as refused:  # nothing written back: the parent's run fails
+        parent.record(
+            SubFlowCompleted(
+                child_id=child.id, status="failed", run_id=run.run_id if run else None
+            )
+        )
+        if run is not None:
+            parent.fail_run(run, refused)
+        return
     cascade = (
         signal.get("cascade")
         if run is not None

@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
-from orchestrator import PayloadError, TriggerFlowRuntimeData
+from orchestrator import FlowDefinitionError, PayloadError, TriggerFlowRuntimeData
+from orchestrator.events import values
 from orchestrator.events.codec import encode
 from orchestrator.events.execution import SnapshotTaken
 from orchestrator.events.values import MAX_VALUE_DEPTH
@@ -180,25 +181,25 @@ async def test_deep_flow_data_is_refused_from_the_flow_too(make_flow):
     flow.set_flow_data("a.b", nest(MAX_VALUE_DEPTH - 1), no_warning=True)
 
 
-async def test_a_snapshot_that_cannot_be_encoded_never_blocks_the_log(make_flow):
-    """A write_back path of 130 segments puts a child's deep state deeper than
-    orjson can encode in the parent's view: the snapshot is skipped with a
+async def test_a_snapshot_that_cannot_be_encoded_never_blocks_the_log(
+    make_flow, monkeypatch: pytest.MonkeyPatch
+):
+    """A view deeper than orjson can encode (only possible past the cap, raised
+    here: write_back paths are capped too now): the snapshot is skipped with a
     warning, every event still reaches the log, close() works, and a rebuild
     from the log equals the live view."""
-    child = make_flow("child")
-
-    async def child_work(data: TriggerFlowRuntimeData) -> None:
-        data.set_state("mine", nest(MAX_VALUE_DEPTH))
-
-    child.to(child_work)
+    monkeypatch.setattr(values, "MAX_VALUE_DEPTH", ORJSON_MAX_DEPTH)
     flow = make_flow("parent")
-    long_path = ".".join(["w"] * 130)
+
+    async def deep(data: TriggerFlowRuntimeData) -> None:
+        # Its event encodes; the snapshot, wrapping the view, cannot.
+        data.set_state("w", nest(ORJSON_MAX_DEPTH - 2))
 
     async def many(data: TriggerFlowRuntimeData) -> None:
         for i in range(30):
             data.set_state(f"k{i % 3}", i)
 
-    flow.to_sub_flow(child, write_back={"state": {long_path: "snapshot.mine"}}).to(many)
+    flow.to(deep).to(many)
     execution = flow.create_execution(auto_close=False)
     execution._engine.snapshot_every = 10
 
@@ -213,6 +214,59 @@ async def test_a_snapshot_that_cannot_be_encoded_never_blocks_the_log(make_flow)
     types = [e.type for e in flow.store.read_stream(execution.id)]
     assert "execution.snapshot" not in types
     assert types[-1] == "execution.closed"
-    assert types.count("state.set") == 30
+    assert types.count("state.set") == 31
     rebuilt = fold_execution(flow.store, execution.id)
     assert rebuilt.to_json() == execution.view.to_json()
+
+
+# Review of issue 11, finding 5: a write_back target path was never checked, so
+# a child's deep result written back under a long path went into the parent's
+# state unchecked, and save() raised orjson's bare TypeError.
+
+LONG_PATH = ".".join(["a"] * (MAX_VALUE_DEPTH + 2))  # 129 dicts above its value
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"write_back": {"state": {LONG_PATH: "result"}}},
+        {"write_back": {"flow_data": {LONG_PATH: "result"}}},
+        {"capture": {"state": {LONG_PATH: "state.x"}}},
+    ],
+)
+def test_a_target_path_deeper_than_the_cap_is_a_definition_error(
+    make_flow, options: dict[str, Any]
+) -> None:
+    child = make_flow("child")
+    child.to(lambda data: 1)
+    parent = make_flow("parent")
+    with pytest.raises(FlowDefinitionError, match=f"{MAX_VALUE_DEPTH} lists/dicts"):
+        parent.to_sub_flow(child, **options)
+    # The deepest path a scalar fits under is accepted, as set_state accepts it.
+    deepest = ".".join(["a"] * (MAX_VALUE_DEPTH + 1))
+    parent.to_sub_flow(child, write_back={"state": {deepest: "result"}})
+
+
+@pytest.mark.parametrize("target", ["state", "flow_data"])
+async def test_a_written_back_value_too_deep_under_its_path_fails_the_parent_run(
+    make_flow, target: str
+) -> None:
+    child = make_flow("child")
+
+    def deep(data: TriggerFlowRuntimeData) -> Any:
+        data.set_state("mine", nest(MAX_VALUE_DEPTH - 2))
+
+    child.to(deep)
+    parent = make_flow("parent")
+    path = ".".join(["a"] * 10)  # nine dicts above the value: 135 in all
+    parent.to_sub_flow(child, write_back={target: {path: "snapshot.mine"}})
+    execution = parent.create_execution(auto_close=False)
+    with pytest.raises(PayloadError, match=f"more than {MAX_VALUE_DEPTH} lists/dicts"):
+        await execution.async_start(1)
+    assert execution.get_status() == "failed"
+    assert execution.get_state() == {}
+    assert parent.get_flow_data("a", no_warning=True) is None
+    # Every derived record still encodes: save() never raises orjson's TypeError.
+    saved = execution.save()
+    assert orjson.loads(orjson.dumps(saved))["execution_id"] == execution.id
+    await execution.async_close()

@@ -9,12 +9,19 @@ Regression for issue 11.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
 
-from orchestrator import ConcurrencyError, TriggerFlow, TriggerFlowRuntimeData
+from orchestrator import (
+    ConcurrencyError,
+    LifecycleError,
+    StoreError,
+    TriggerFlow,
+    TriggerFlowRuntimeData,
+)
 from orchestrator.testing import (
     export_history,
     history_cuts,
@@ -131,3 +138,62 @@ async def test_replay_cuts_names_the_cut_that_no_longer_replays(
         r for r in await replay_cuts(refunds_flow, history, check=False) if r.errors
     ]
     assert [r.status for r in failed] == ["failed"]
+
+
+# Review of issue 11, finding 6: a by-hand loop that forgot
+# ``await execution.async_wait_idle()`` closed each block's store under a
+# replay still running: the test failed with an asyncio callback traceback
+# ("InMemoryEventStore() is closed") and the loop missed the nondeterminism.
+# Leaving the block with a busy execution now stops it and raises a
+# LifecycleError saying to wait for it, and nothing is left behind.
+
+
+async def test_leaving_the_block_with_a_running_replay_says_to_wait_for_it(
+    restore_build: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    history = await _record()
+    BUILD["key"] = "charged_v2"  # the nondeterminism the loop should catch
+    cut = history_cuts(history)[0]
+    with pytest.raises(LifecycleError) as raised, throwaway_store(refunds_flow):
+        execution = await replay_history(refunds_flow, history, up_to_position=cut)
+    message = str(raised.value)
+    assert repr(execution.id) in message
+    assert "still running" in message
+    assert "await execution.async_wait_idle()" in message
+    # Stopped, not left to run against the closed store: nothing reports later.
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not execution._engine._tasks
+    with pytest.raises(StoreError, match="throwaway_store block"):
+        await execution.async_wait_idle()
+    assert "Exception in callback" not in caplog.text
+    # The flow is back on its own store with none of the block's executions.
+    assert refunds_flow.live_engines() == []
+
+
+async def test_an_error_leaving_the_block_is_not_masked(restore_build: Any) -> None:
+    history = await _record()
+    cut = history_cuts(history)[0]
+    with pytest.raises(KeyError, match="mine"), throwaway_store(refunds_flow):  # noqa: PT012
+        await replay_history(refunds_flow, history, up_to_position=cut)
+        raise KeyError("mine")
+
+
+async def test_a_started_task_left_running_gets_the_error_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    flow = TriggerFlow(name="slow", store=":memory:")
+
+    async def slow(data: TriggerFlowRuntimeData) -> None:
+        await asyncio.sleep(3600)
+
+    flow.to(slow)
+    with pytest.raises(LifecycleError, match="still running"), throwaway_store(flow):  # noqa: PT012
+        execution = flow.create_execution(auto_close=False)
+        starting = asyncio.ensure_future(execution.async_start(1))
+        for _ in range(5):
+            await asyncio.sleep(0)
+    with pytest.raises(StoreError, match="throwaway_store block"):
+        await starting
+    assert "Exception in callback" not in caplog.text

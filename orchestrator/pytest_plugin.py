@@ -101,6 +101,7 @@ def triggerlog_store() -> Iterator[Callable[..., EventStore]]:
 
     The store is closed and the flow's own store put back at teardown.
     """
+    # lazy: pytest loads this plugin in every session; the library only on use
     from orchestrator.testing import throwaway_store
 
     with contextlib.ExitStack() as stack:
@@ -114,6 +115,7 @@ def triggerlog_store() -> Iterator[Callable[..., EventStore]]:
 @pytest.fixture
 def triggerlog_history(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """``load(path)``: a recorded history (JSON), relative to the test's file."""
+    # lazy: pytest loads this plugin in every session; the library only on use
     from orchestrator.events.codec import loads
 
     base = Path(request.path).parent

@@ -16,24 +16,28 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.clock import Clock, SystemClock
 from orchestrator.errors import ExecutionNotFoundError, FlowDefinitionError
 from orchestrator.events.execution import ExecutionCreated
+from orchestrator.flow.blueprint import export_config, import_config
 from orchestrator.flow.chunk import TriggerFlowChunk, callable_name
 from orchestrator.flow.definition import FlowDefinition
+from orchestrator.flow.mermaid import to_mermaid
 from orchestrator.flow.operators import START, OperatorKind
 from orchestrator.flow.process import TriggerFlowProcess
 from orchestrator.ids import check_execution_id, new_execution_id
 from orchestrator.projection.execution import ExecutionView
-from orchestrator.runtime.engine import ExecutionEngine
-from orchestrator.runtime.execution import TriggerFlowExecution
+from orchestrator.runtime.assembly import handle_of, open_engine
 from orchestrator.runtime.flow_data import FlowDataService
 from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.owner import process_owner
 from orchestrator.runtime.rebuild import ExecutionSummary, rebuild_view, summaries
+from orchestrator.runtime.recovery import recover_executions
 from orchestrator.runtime.resources import RuntimeResources
 from orchestrator.store.open import is_durable, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
 
+    from orchestrator.runtime.engine import ExecutionEngine
+    from orchestrator.runtime.execution import TriggerFlowExecution
     from orchestrator.runtime.recovery_report import RecoveryReport
     from orchestrator.store.base import EventStore
 
@@ -359,7 +363,7 @@ class TriggerFlow(TriggerFlowProcess):
         self._definition.validate()
         view = ExecutionView(execution_id or new_execution_id())
         resources = RuntimeResources(self._flow_resources, runtime_resources)
-        engine = ExecutionEngine(
+        engine = open_engine(
             self,
             view,
             resources,
@@ -383,8 +387,7 @@ class TriggerFlow(TriggerFlowProcess):
         request = self._flow_data.definition_request(self._definition)
         if request is not None:
             engine.add_extra(request)
-        self._engines[view.execution_id] = engine
-        return TriggerFlowExecution(engine)
+        return handle_of(engine)
 
     def start(
         self,
@@ -471,17 +474,21 @@ class TriggerFlow(TriggerFlowProcess):
         if live is not None:
             if runtime_resources:
                 live.resources.update_local(runtime_resources)
-            return live.handle  # type: ignore[no-any-return]
+            return handle_of(live)
         view = rebuild_view(
             self, execution_id, allow_definition_change=allow_definition_change
         )
         resources = RuntimeResources(self._flow_resources, runtime_resources)
-        engine = ExecutionEngine(
-            self, view, resources, owner=process_owner(), lease_ttl=self.lease_ttl
+        engine = open_engine(
+            self,
+            view,
+            resources,
+            owner=process_owner(),
+            lease_ttl=self.lease_ttl,
+            rebuilt=True,
+            allow_definition_change=allow_definition_change,
         )
-        engine.after_rebuild(allow_definition_change)
-        self._engines[execution_id] = engine
-        return TriggerFlowExecution(engine)
+        return handle_of(engine)
 
     async def async_recover(
         self,
@@ -502,8 +509,6 @@ class TriggerFlow(TriggerFlowProcess):
         done or why not, and what to do. Outcomes are logged under
         ``triggerlog.recovery``.
         """
-        from orchestrator.runtime.recovery import recover_executions
-
         return await recover_executions(
             self,
             runtime_resources=runtime_resources,
@@ -541,8 +546,6 @@ class TriggerFlow(TriggerFlowProcess):
 
     def get_flow_config(self, validate_serializable: bool = True) -> dict[str, Any]:
         """The ``trigger_flow/v1`` structure of this flow (handlers by name)."""
-        from orchestrator.flow.blueprint import export_config
-
         return export_config(self._definition, validate_serializable)
 
     save_blueprint = get_flow_config
@@ -551,8 +554,6 @@ class TriggerFlow(TriggerFlowProcess):
         self, config: dict[str, Any] | str, replace: bool = True
     ) -> TriggerFlow:
         """Rebuild the structure from a blueprint; handlers must be registered by name."""
-        from orchestrator.flow.blueprint import import_config
-
         import_config(self._definition, config, replace)
         self._flow_data.reset()
         return self
@@ -561,6 +562,4 @@ class TriggerFlow(TriggerFlowProcess):
 
     def to_mermaid(self, mode: str = "simplified") -> str:
         """A Mermaid flowchart of the operators."""
-        from orchestrator.flow.mermaid import to_mermaid
-
         return to_mermaid(self._definition, mode)

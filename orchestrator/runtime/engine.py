@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import threading
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.errors import (
     ExecutionCancelledError,
@@ -25,7 +25,9 @@ from orchestrator.errors import (
 from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
 from orchestrator.ids import derive_id
 from orchestrator.projection.projector import run_id_for
+from orchestrator.runtime.host import FlowHost
 from orchestrator.runtime.journal import ExecutionJournal
+from orchestrator.runtime.leases import claim, held_elsewhere
 from orchestrator.store.base import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendRequest,
@@ -34,13 +36,88 @@ from orchestrator.store.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
     from orchestrator.events.values import JsonValue
     from orchestrator.projection.execution import ExecutionView, RunRecord
-    from orchestrator.runtime.host import FlowHost
     from orchestrator.runtime.resources import RuntimeResources
 
-__all__ = ["ExecutionEngine", "error_record", "join_scope", "layers_key"]
+__all__ = [
+    "EngineDriver",
+    "EngineHost",
+    "ExecutionEngine",
+    "ExecutionHandle",
+    "error_record",
+    "join_scope",
+    "layers_key",
+]
+
+
+class EngineHost(FlowHost, Protocol):
+    """A flow with its set of executions live in this process."""
+
+    def live_engines(self) -> list[ExecutionEngine]:
+        """Executions of this flow running in this process."""
+        ...
+
+    def register_engine(self, engine: ExecutionEngine) -> None:
+        """An execution became live in this process."""
+        ...
+
+    def forget_engine(self, engine: ExecutionEngine) -> None:
+        """A live execution closed."""
+        ...
+
+
+class ExecutionHandle(Protocol):
+    """The public handle of an execution, as far as the floors below it know it."""
+
+    @property
+    def id(self) -> str:
+        """The execution id."""
+        ...
+
+
+class EngineDriver(Protocol):
+    """What an engine asks of the floors above it (wired in runtime.assembly).
+
+    The engine runs tasks; what a run, a reconciliation or an auto-close does
+    is decided higher up (runners, sub_flows, lifecycle). Calling them through
+    this seam keeps every import of this module pointing downward.
+    """
+
+    def run(self, engine: ExecutionEngine, run: RunRecord) -> Coroutine[Any, Any, None]:
+        """Run one pending operator run to its ChunkCompleted or ChunkFailed."""
+        ...
+
+    def reconcile(self, engine: ExecutionEngine) -> Coroutine[Any, Any, None]:
+        """After a rebuild: finish sub-flow frames whose child moved on."""
+        ...
+
+    def drive(self, engine: ExecutionEngine) -> Coroutine[Any, Any, None]:
+        """After a rebuild: once idle, auto-close if the execution asked for it."""
+        ...
+
+    def cancel_children(
+        self, engine: ExecutionEngine, reason: str
+    ) -> Coroutine[Any, Any, None]:
+        """Cancel every sub-flow child still running or waiting."""
+        ...
+
+    def open_engine(
+        self,
+        host: EngineHost,
+        view: ExecutionView,
+        resources: RuntimeResources,
+        *,
+        owner: str | None = None,
+        lease_ttl: float | None = None,
+        rebuilt: bool = False,
+        allow_definition_change: bool = False,
+    ) -> ExecutionEngine:
+        """A live engine (with its handle) for ``view``, registered with ``host``."""
+        ...
 
 
 def layers_key(layers: list[LayerMark]) -> str:
@@ -83,15 +160,17 @@ class ExecutionEngine(ExecutionJournal):
 
     def __init__(
         self,
-        host: FlowHost,
+        host: EngineHost,
         view: ExecutionView,
         resources: RuntimeResources,
+        driver: EngineDriver,
         *,
         owner: str | None = None,
         lease_ttl: float | None = None,
         hidden: bool = False,
     ) -> None:
         self.host = host
+        self.driver = driver
         self.view = view
         self.id = view.execution_id
         self.resources = resources
@@ -100,8 +179,9 @@ class ExecutionEngine(ExecutionJournal):
         self.hidden = hidden
         self._needs_resume = False
         self._lease_timer: asyncio.TimerHandle | None = None
-        self._driver: asyncio.Task[None] | None = None
-        self._reconciling: asyncio.Task[None] | None = None
+        self._drive_task: asyncio.Task[None] | None = None
+        # The reconciliation of sub-flow frames after a rebuild, while it runs.
+        self.reconciling: asyncio.Task[None] | None = None
         # When this process last took or renewed the lease (None: not held).
         self.lease_renewed_at: float | None = None
         self._replay_states: dict[int, dict[str, JsonValue]] = {}
@@ -136,7 +216,7 @@ class ExecutionEngine(ExecutionJournal):
         self._semaphore: asyncio.Semaphore | None = None
         self._group_semaphores: dict[str, asyncio.Semaphore] = {}
         self.close_snapshot: dict[str, JsonValue] | None = None
-        self.handle: Any = None
+        self.handle: ExecutionHandle | None = None
         self.last_position = 0
         self._extra: list[AppendRequest] = []
         self.stream_meta = StreamMeta(
@@ -166,8 +246,6 @@ class ExecutionEngine(ExecutionJournal):
         if self.owner is not None and self.lease_ttl is not None:
             info = self.store.get_stream(self.id)
             if info is not None and info.owner not in (None, self.owner):
-                from orchestrator.runtime.recovery import claim, held_elsewhere
-
                 if held_elsewhere(info, self.owner, self.clock.now()) or not claim(
                     self.store, info, self.owner, self.lease_ttl
                 ):
@@ -181,8 +259,8 @@ class ExecutionEngine(ExecutionJournal):
 
     def drive_to_close(self) -> None:
         """After a rebuild: once idle, auto-close (if the execution asked for it)."""
-        if self._driver is None or self._driver.done():
-            self._driver = self.bind().create_task(self._drive())
+        if self._drive_task is None or self._drive_task.done():
+            self._drive_task = self.bind().create_task(self.driver.drive(self))
 
     def reconcile(self) -> None:
         """After a rebuild: finish sub-flow frames whose child moved on unobserved.
@@ -190,31 +268,11 @@ class ExecutionEngine(ExecutionJournal):
         Once per rebuild: binding a rebuilt engine with pending runs and recovery
         both ask for it, and two concurrent passes could finish one frame twice.
         """
-        if self._reconciling is None and any(
+        if self.reconciling is None and any(
             f.get("status") in ("running", "waiting", "cancelled")
             for f in self.view.frames.values()
         ):
-            from orchestrator.runtime.sub_flows import reconcile_frames
-
-            self._reconciling = self.bind().create_task(reconcile_frames(self))
-
-    async def _drive(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._reconciling is not None:
-                await self._reconciling
-            await self.wait_idle()
-        view = self.view
-        if (
-            view.auto_close
-            and view.started_at is not None
-            and view.lifecycle == "open"
-            and view.status not in ("waiting", "cancelled")
-            and self.handle is not None
-        ):
-            with contextlib.suppress(Exception):
-                await self.handle.async_close(reason="auto_close")
-        else:
-            self.flush()
+            self.reconciling = self.bind().create_task(self.driver.reconcile(self))
 
     def claim_lock(self) -> asyncio.Lock:
         """Serialises decisions that must happen once (resolving an interrupt)."""
@@ -357,12 +415,10 @@ class ExecutionEngine(ExecutionJournal):
         self.stop_lease_timer()
 
     async def _execute(self, run_id: str) -> None:
-        from orchestrator.runtime.runners import run_operator
-
         run = self.view.runs.get(run_id)
         if run is None:
             return
-        await run_operator(self, run)
+        await self.driver.run(self, run)
 
     def finish_run(self, run: RunRecord, event: ChunkCompleted) -> None:
         """Record a run's completion and start the runs of what it emits."""
@@ -450,7 +506,7 @@ class ExecutionEngine(ExecutionJournal):
 
     async def wait_idle(self) -> None:
         """Wait until no run is pending and no run task is alive."""
-        reconciling = self._reconciling
+        reconciling = self.reconciling
         if reconciling is not None and not reconciling.done():
             # A rebuilt parent finishing a child that moved on: work of this
             # execution even though no run of its own is pending.

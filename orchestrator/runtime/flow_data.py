@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.events.chunk import SignalEmitted
 from orchestrator.events.codec import encode
@@ -33,14 +33,58 @@ from orchestrator.runtime.loop import on_loop
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from orchestrator.clock import Clock
     from orchestrator.events.base import Event
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.definition import FlowDefinition
-    from orchestrator.runtime.engine import ExecutionEngine
-    from orchestrator.runtime.host import FlowHost
+    from orchestrator.projection.execution import ExecutionView
     from orchestrator.store.base import EventStore
 
-__all__ = ["FlowDataWarning", "FlowDataService"]
+__all__ = ["FlowDataHost", "FlowDataService", "FlowDataWarning", "LiveExecution"]
+
+
+class LiveExecution(Protocol):
+    """What flow_data does with a live execution: write with it, signal it.
+
+    The execution engine (a floor above) is one; flow_data needs no more of it.
+    """
+
+    id: str
+    view: ExecutionView
+    definition: FlowDefinition
+    loop: asyncio.AbstractEventLoop | None
+
+    def record(self, event: Event, *, flush: bool = True) -> int: ...  # noqa: D102
+    def flush(  # noqa: D102
+        self, extra: list[AppendRequest] | None = None
+    ) -> asyncio.Future[Any] | None: ...
+    def spawn(self, signal: SignalRecord) -> None: ...  # noqa: D102
+    def emit_signal(  # noqa: D102
+        self, signal: SignalRecord, run_id: str | None = None, op: int | None = None
+    ) -> None: ...
+    def external_signal(  # noqa: D102
+        self,
+        event: str,
+        value: JsonValue,
+        *,
+        trigger_type: str = "event",
+        source: str = "runtime",
+    ) -> SignalRecord: ...
+
+
+class FlowDataHost(Protocol):
+    """The flow whose shared data this is, as flow_data sees it."""
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def store(self) -> EventStore: ...  # noqa: D102
+    @property
+    def clock(self) -> Clock: ...  # noqa: D102
+    def live_engines(self) -> Sequence[LiveExecution]: ...  # noqa: D102
+
 
 _WARNING = (
     "flow_data is shared by every execution of flow {flow!r} ({what}); concurrent "
@@ -56,7 +100,7 @@ class FlowDataWarning(RuntimeWarning):
 class FlowDataService:
     """Reads and writes of one flow's shared data."""
 
-    def __init__(self, host: FlowHost, stream_id: str | None = None) -> None:
+    def __init__(self, host: FlowDataHost, stream_id: str | None = None) -> None:
         self._host = host
         self._stream_id = stream_id
         self._view: FlowStateView | None = None
@@ -183,7 +227,7 @@ class FlowDataService:
 
     def write_from_run(
         self,
-        engine: ExecutionEngine,
+        engine: LiveExecution,
         action: str,
         key: str,
         value: JsonValue,
@@ -212,7 +256,7 @@ class FlowDataService:
             self._broadcast(key, engine)
         return signal["cascade"] if signal is not None else None
 
-    def _signal_for(self, engine: ExecutionEngine, key: str) -> SignalRecord | None:
+    def _signal_for(self, engine: LiveExecution, key: str) -> SignalRecord | None:
         """The flow_data signal ``engine`` gets for ``key``, if it listens to it."""
         if not engine.definition.targets("flow_data", key) or engine.loop is None:
             return None
@@ -223,7 +267,7 @@ class FlowDataService:
             key, value, trigger_type="flow_data", source="flow_data"
         )
 
-    def _broadcast(self, key: str, origin: ExecutionEngine | None) -> None:
+    def _broadcast(self, key: str, origin: LiveExecution | None) -> None:
         """Deliver a change to every other live execution listening to ``key``."""
         value = copy_json(get_path(self.cached.flow_data, key, None))
         for engine in self._host.live_engines():
@@ -277,7 +321,7 @@ def _stream_head(store: EventStore, stream_id: str) -> int:
     return info.last_seq if info is not None else 0
 
 
-def _deliver(engine: ExecutionEngine, key: str, value: JsonValue) -> None:
+def _deliver(engine: LiveExecution, key: str, value: JsonValue) -> None:
     if engine.view.lifecycle == "closed":
         return
     signal = engine.external_signal(

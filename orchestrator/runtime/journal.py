@@ -26,7 +26,8 @@ from orchestrator.errors import (
     StoreError,
 )
 from orchestrator.events.codec import encode
-from orchestrator.projection.projector import apply
+from orchestrator.events.execution import DefinitionChanged, SnapshotTaken
+from orchestrator.projection.projector import apply, fold
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
 if TYPE_CHECKING:
@@ -201,8 +202,6 @@ class ExecutionJournal(abc.ABC):
             or self.view.last_seq - self._snapshot_seq < every
         ):
             return None
-        from orchestrator.events.execution import SnapshotTaken
-
         try:
             type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
         except PayloadError as error:
@@ -231,14 +230,15 @@ class ExecutionJournal(abc.ABC):
         self._written_status = self.view.status
         self._needs_resume = bool(self.view.runs) and self.loop is None
         current = self.definition.fingerprint
-        if allow_definition_change and self.view.fingerprint != current:
-            from orchestrator.events.execution import DefinitionChanged
-
-            if self.view.lifecycle != "closed":
-                self.record(
-                    DefinitionChanged(previous=self.view.fingerprint, current=current),
-                    flush=False,
-                )
+        if (
+            allow_definition_change
+            and self.view.fingerprint != current
+            and self.view.lifecycle != "closed"
+        ):
+            self.record(
+                DefinitionChanged(previous=self.view.fingerprint, current=current),
+                flush=False,
+            )
 
     def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
         request = AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
@@ -338,8 +338,6 @@ class ExecutionJournal(abc.ABC):
         """Re-fold the view from the log when nothing of this process is in flight."""
         if self._tasks or self._buffer:
             return False
-        from orchestrator.projection.projector import fold
-
         view = fold(self.id, self.store.read_stream(self.id))
         self.view = view
         self._buffer_base = view.last_seq
@@ -436,8 +434,6 @@ class ExecutionJournal(abc.ABC):
         """The execution state just before ``seq`` (for re-executed runs' reads)."""
         state = self._replay_states.get(seq)
         if state is None:
-            from orchestrator.projection.projector import fold
-
             view = fold(self.id, self.store.read_stream(self.id, 1, seq - 1))
             state = view.state
             self._replay_states[seq] = state

@@ -28,7 +28,9 @@ from orchestrator.runtime.attempts import (
     with_timeout,
 )
 from orchestrator.runtime.engine import error_record, join_scope, layers_key
+from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
 from orchestrator.runtime.steps import CURRENT_DATA
+from orchestrator.runtime.sub_flows import run_sub_flow
 
 if TYPE_CHECKING:
     from orchestrator.events.records import JoinUpdate, LayerMark, SignalRecord
@@ -122,8 +124,6 @@ def _emit(
 async def _run_chunk(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
-
     policy = RetryPolicy.coerce(op.options.get("retry"))
     timeout = op.options.get("timeout")
     handler = engine.definition.chunk_handlers[op.handler or ""]
@@ -398,8 +398,6 @@ def _collect_layer(
 async def _run_match_route(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
-
     data = TriggerFlowRuntimeData(engine, run, signal, op)
     hits: list[str] = []
     for case in op.options["cases"]:
@@ -535,8 +533,6 @@ async def _run_result_sink(
 async def _run_sub_flow(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    from orchestrator.runtime.sub_flows import run_sub_flow
-
     await run_sub_flow(engine, op, run, signal)
 
 

@@ -14,10 +14,17 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import ChunkError
+from orchestrator.errors import (
+    ChunkError,
+    ExecutionNotFoundError,
+    InterruptNotWaitingError,
+    MissingResourceError,
+)
 from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
 from orchestrator.events.execution import ExecutionCreated
+from orchestrator.events.interrupt import InterruptResolved
 from orchestrator.events.sub_flow import (
+    SubFlowCancelled,
     SubFlowCompleted,
     SubFlowStarted,
     SubFlowWaiting,
@@ -30,8 +37,9 @@ from orchestrator.projection.execution import (
     LifecycleState,
 )
 from orchestrator.projection.paths import MISSING, get_path, set_path
+from orchestrator.runtime import lifecycle
 from orchestrator.runtime.child_host import ChildHost
-from orchestrator.runtime.engine import ExecutionEngine
+from orchestrator.runtime.interrupts import already_settled
 from orchestrator.runtime.operations import RunOperations
 from orchestrator.runtime.rebuild import read_view
 from orchestrator.runtime.resources import RuntimeResources
@@ -41,6 +49,7 @@ if TYPE_CHECKING:
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.operators import Operator
     from orchestrator.projection.execution import RunRecord
+    from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.store.base import AppendRequest
 
 __all__ = [
@@ -50,9 +59,10 @@ __all__ = [
     "cancel_sub_flow",
     "capture",
     "child_id_for",
-    "continue_projected",
+    "drive_child",
     "finish_frame",
     "reconcile_frames",
+    "refuse_settled",
     "run_sub_flow",
     "sub_flow_executions",
 ]
@@ -95,8 +105,6 @@ def capture(
         p for p in (spec.get("resources") or {}).values() if p not in engine.resources
     ]
     if missing:
-        from orchestrator.errors import MissingResourceError
-
         raise MissingResourceError(engine.id, missing, list(engine.resources.keys()))
     # Each part is capped where the child keeps it (its input, its state root),
     # as set_state would cap it there, not by this dict's own wrapping.
@@ -121,7 +129,7 @@ def _new_child(
     host = ChildHost(parent, child_flow, child_id)
     child_flow.definition.validate()
     view = ExecutionView(child_id, kind="child")
-    engine = ExecutionEngine(
+    engine = parent.driver.open_engine(
         host,
         view,
         RuntimeResources(child_flow.flow_resources, resources),
@@ -148,11 +156,7 @@ def _new_child(
         for key, value in (captured["flow_data"] or {}).items()
     ]
     engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
-    host.register_engine(engine)
     parent.children[child_id] = engine
-    from orchestrator.runtime.execution import TriggerFlowExecution
-
-    TriggerFlowExecution(engine)
     return engine, [*engine.take_requests(), *extra]
 
 
@@ -170,32 +174,26 @@ def attach_child(parent: ExecutionEngine, child_id: str) -> ExecutionEngine:
     resources = {
         k: parent.resources[p] for k, p in spec.items() if p in parent.resources
     }
-    engine = ExecutionEngine(
+    engine = parent.driver.open_engine(
         host,
         view,
         RuntimeResources(child_flow.flow_resources, resources),
         owner=parent.owner,
         lease_ttl=parent.lease_ttl,
+        rebuilt=True,
     )
     engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
-    engine.after_rebuild(False)
-    host.register_engine(engine)
     parent.children[child_id] = engine
-    from orchestrator.runtime.execution import TriggerFlowExecution
-
-    TriggerFlowExecution(engine)
     return engine
 
 
-async def _drive_child(
-    child: ExecutionEngine, start_input: Any
-) -> BaseException | None:
+async def drive_child(child: ExecutionEngine, start_input: Any) -> BaseException | None:
     """Start the child if it never started; wait until it is idle."""
     child.bind()
     error: BaseException | None = None
     if child.view.started_at is None and child.view.lifecycle == LifecycleState.OPEN:
         try:
-            await child.handle._start(start_input, None)
+            await lifecycle.start(child, start_input, None)
         except Exception as failure:  # noqa: BLE001 - reported through the frame
             error = failure
     try:
@@ -243,7 +241,7 @@ async def run_sub_flow(
     else:
         child = attach_child(engine, child_id)
         start_input = engine.view.frames[child_id]["captured"]["input"]
-    error = await _drive_child(child, start_input)
+    error = await drive_child(child, start_input)
     await finish_frame(engine, child, run=run, error=error)
 
 
@@ -289,8 +287,6 @@ async def finish_frame(
         # The child was cancelled but the parent's record of it is missing (a
         # crash between the two appends of cancel_sub_flow, or a cancel sent to
         # the child itself): a cancelled child never writes back. Fence it.
-        from orchestrator.events.sub_flow import SubFlowCancelled
-
         reason = child.view.close_reason or "the child execution was cancelled"
         parent.record(SubFlowCancelled(child_id=child.id, reason=reason))
         frame = parent.view.frames.get(child.id, {})
@@ -306,7 +302,7 @@ async def finish_frame(
         return
     snapshot: dict[str, Any] = {}
     with contextlib.suppress(Exception):
-        snapshot = await child.handle._close("sub_flow", None, "cancel", True)
+        snapshot = await lifecycle.close(child, "sub_flow", None, "cancel", True)
     if error is not None or child.view.status == ExecutionStatus.FAILED:
         parent.record(
             SubFlowCompleted(
@@ -384,59 +380,10 @@ def _child_error(child: ExecutionEngine) -> BaseException:
     )
 
 
-async def continue_projected(
-    parent: ExecutionEngine,
-    record: dict[str, Any],
-    value: Any,
-    resume_request_id: str | None,
-) -> None:
-    """Resume a child through its projected interrupt; finish the frame if it ends."""
-    from orchestrator.errors import ExecutionClosedError, InterruptError, StoreError
-    from orchestrator.events.interrupt import InterruptResolved
-    from orchestrator.runtime.interrupts import continue_interrupt
-
-    child = attach_child(parent, record["sub_flow"]["child_id"])
-    local_id = record["sub_flow"]["local_interrupt_id"]
-    if child.view.lifecycle == LifecycleState.CLOSED:
-        # Another process resumed it and the child ran to its end: this parent's
-        # view is older than the log. Say who did, as for any settled interrupt.
-        _refuse_settled(child, local_id, value, resume_request_id)
-        return
-    failure: BaseException | None = None
-    try:
-        await continue_interrupt(child, local_id, value, resume_request_id)
-    except ExecutionClosedError:
-        # The child closed meanwhile: not resolved here; say who settled it.
-        _refuse_settled(child, local_id, value, resume_request_id)
-        return
-    except (InterruptError, StoreError):
-        raise  # not resolved here (another process won, or the log refused it)
-    except Exception as child_failure:  # noqa: BLE001 - the resumed child failed
-        failure = child_failure
-    parent.record(
-        InterruptResolved(
-            interrupt_id=record["id"],
-            value=value,
-            resume_request_id=resume_request_id,
-            via="sub_flow",
-            resolved_by=parent.owner,
-        )
-    )
-    error = await _drive_child(child, None)
-    await finish_frame(parent, child, run=None, error=failure or error)
-    await parent.durable()
-    if failure is not None:
-        raise failure
-
-
 async def cancel_sub_flow(parent: ExecutionEngine, child_id: str, reason: str) -> bool:
     """Cancel one child: its write-back and the continuation after it are fenced."""
-    from orchestrator.events.sub_flow import SubFlowCancelled
-
     frame = parent.view.frames.get(child_id)
     if frame is None:
-        from orchestrator.errors import ExecutionNotFoundError
-
         raise ExecutionNotFoundError(
             child_id, f"the sub-flows of execution {parent.id!r}"
         )
@@ -445,7 +392,7 @@ async def cancel_sub_flow(parent: ExecutionEngine, child_id: str, reason: str) -
     parent.record(SubFlowCancelled(child_id=child_id, reason=reason))
     child = attach_child(parent, child_id)
     if child.view.lifecycle != LifecycleState.CLOSED:
-        await child.handle._cancel(reason)
+        await lifecycle.cancel(child, reason)
     await parent.durable()
     return True
 
@@ -501,7 +448,7 @@ async def reconcile_frames(parent: ExecutionEngine) -> None:
             _project_child_pauses(parent, child)
             continue
         child.resume_pending()
-        error = await _drive_child(child, None)
+        error = await drive_child(child, None)
         await finish_frame(parent, child, run=None, error=error)
 
 
@@ -513,8 +460,6 @@ def _record_child_resolutions(parent: ExecutionEngine, child: ExecutionEngine) -
     left the parent showing the interrupt as waiting though the child has moved
     on; record it now, with the child's value and resolver, as it would have.
     """
-    from orchestrator.events.interrupt import InterruptResolved
-
     for projected_id, record in list(parent.view.interrupts.items()):
         origin = record.get("sub_flow") or {}
         if record.get("status") != "waiting" or origin.get("child_id") != child.id:
@@ -542,16 +487,13 @@ async def cancel_open_child(
         return
     child = attach_child(parent, child_id)
     if child.view.lifecycle != LifecycleState.CLOSED:
-        await child.handle._cancel(reason)
+        await lifecycle.cancel(child, reason)
 
 
-def _refuse_settled(
+def refuse_settled(
     child: ExecutionEngine, local_id: str, value: Any, resume_request_id: str | None
 ) -> None:
     """Raise why a closed child's interrupt cannot be continued (or accept a retry)."""
-    from orchestrator.errors import InterruptNotWaitingError
-    from orchestrator.runtime.interrupts import already_settled
-
     record = child.view.interrupts.get(local_id)
     if already_settled(child, record, local_id, value, resume_request_id):
         return  # the same resume_request_id and value: already done

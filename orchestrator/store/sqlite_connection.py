@@ -362,6 +362,7 @@ def _check_version(found: str, settings: ConnectionSettings) -> None:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
+    # lazy: schema.py loads sqlalchemy/sqlmodel, needed only to create a database
     from orchestrator.store.schema import SCHEMA_VERSION, ddl_statements
 
     for statement in ddl_statements("sqlite"):

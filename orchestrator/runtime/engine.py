@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import traceback
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.errors import (
@@ -24,10 +23,12 @@ from orchestrator.errors import (
 )
 from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
 from orchestrator.ids import derive_id
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.projector import run_id_for
 from orchestrator.runtime.host import FlowHost
 from orchestrator.runtime.journal import ExecutionJournal
 from orchestrator.runtime.leases import claim, held_elsewhere
+from orchestrator.runtime.records import error_record
 from orchestrator.store.base import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendRequest,
@@ -38,7 +39,7 @@ from orchestrator.store.base import (
 if TYPE_CHECKING:
     from collections.abc import Coroutine
 
-    from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
+    from orchestrator.events.records import LayerMark, SignalRecord
     from orchestrator.events.values import JsonValue
     from orchestrator.projection.execution import ExecutionView, RunRecord
     from orchestrator.runtime.resources import RuntimeResources
@@ -48,9 +49,6 @@ __all__ = [
     "EngineHost",
     "ExecutionEngine",
     "ExecutionHandle",
-    "error_record",
-    "join_scope",
-    "layers_key",
 ]
 
 
@@ -120,41 +118,6 @@ class EngineDriver(Protocol):
         ...
 
 
-def layers_key(layers: list[LayerMark]) -> str:
-    """The scope of a list of fan-out marks, or ``__root__`` for none."""
-    if not layers:
-        return "__root__"
-    return ".".join(f"{mark[0]}:{mark[1]}" for mark in layers)
-
-
-def join_scope(signal: SignalRecord) -> str:
-    """The scope in which a join (when "and", collect) pairs this signal's value.
-
-    Inside a fan-out, the fan-out marks. Outside, the originating external
-    signal (as Agently's aggregation scope): everything one start or one
-    external emit caused joins together, and concurrent external emits each
-    get their own join. External signals themselves, and signals recorded
-    before origins were (no ``origin``), share ``__root__``.
-    """
-    layers = signal["layers"]
-    if layers:
-        return layers_key(layers)
-    origin = signal.get("origin")
-    if origin is None or origin == signal["id"]:
-        return "__root__"
-    return f"signal:{origin}"
-
-
-def error_record(error: BaseException) -> ErrorRecord:
-    """Type, message and traceback text of an exception, for the log."""
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return {
-        "type": type(error).__qualname__,
-        "message": str(error),
-        "traceback": text[-8000:],
-    }
-
-
 class ExecutionEngine(ExecutionJournal):
     """The live side of one execution: its view, its pending writes and its tasks."""
 
@@ -195,8 +158,8 @@ class ExecutionEngine(ExecutionJournal):
         self.children: dict[str, ExecutionEngine] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
-        self._max_event_bytes = int(
-            getattr(self.store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES)
+        self.mapper = LogMapper(
+            int(getattr(self.store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
         )
         self._buffer: list[NewEvent] = []
         self._buffer_base = view.last_seq

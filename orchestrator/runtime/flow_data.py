@@ -17,7 +17,6 @@ import warnings
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.events.chunk import SignalEmitted
-from orchestrator.events.codec import encode
 from orchestrator.events.flow_state import (
     FlowDataAppended,
     FlowDataDeleted,
@@ -26,11 +25,12 @@ from orchestrator.events.flow_state import (
     FlowDefined,
 )
 from orchestrator.events.values import JsonValue, to_json_value
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.flow_state import FlowStateView, flow_stream_id
 from orchestrator.projection.paths import MISSING, copy_json, get_path, write_depth
 from orchestrator.projection.projector import apply_flow, fold_flow
 from orchestrator.runtime.loop import on_loop
-from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+from orchestrator.store.base import AppendRequest, StreamMeta
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,6 +91,10 @@ _WARNING = (
     "executions overwrite each other. Use state for per-execution data, or pass "
     "no_warning=True if sharing is intended."
 )
+
+
+# flow_data events are not capped here (the store's cap applies), as before.
+_MAPPER = LogMapper()
 
 
 class FlowDataWarning(RuntimeWarning):
@@ -179,14 +183,12 @@ class FlowDataService:
         return FlowDataDeleted(key=key, execution_id=execution_id)
 
     def _request(self, event: Event) -> AppendRequest:
-        type_name, data = encode(event)
+        now = self._host.clock.now()
+        new_event = _MAPPER.new_event(event, now, self.stream_id)  # refuses first
         view = self.view
         apply_flow(view, event, view.last_seq + 1)
-        now = self._host.clock.now()
         meta = StreamMeta(kind="flow", flow_name=self._host.name, status="open")
-        return AppendRequest(
-            self.stream_id, [NewEvent(type_name, data, now)], None, meta
-        )
+        return _MAPPER.request(self.stream_id, [new_event], meta=meta)
 
     def write(
         self, action: str, key: str, value: Any, *, emit: bool = True

@@ -25,7 +25,6 @@ from orchestrator.errors import (
     PayloadTooLargeError,
     StoreError,
 )
-from orchestrator.events.codec import encode
 from orchestrator.events.execution import DefinitionChanged, SnapshotTaken
 from orchestrator.projection.projector import apply, fold
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from orchestrator.events.base import Event
     from orchestrator.events.values import JsonValue
     from orchestrator.flow.definition import FlowDefinition
+    from orchestrator.log_mapper import LogMapper
     from orchestrator.projection.execution import ExecutionView
     from orchestrator.store.base import EventStore
 
@@ -69,7 +69,7 @@ class ExecutionJournal(abc.ABC):
     snapshot_every: int
     last_position: int
     _snapshot_seq: int
-    _max_event_bytes: int
+    mapper: LogMapper
     _buffer: list[NewEvent]
     _buffer_base: int
     _flush_handle: asyncio.Handle | None
@@ -104,25 +104,16 @@ class ExecutionJournal(abc.ABC):
             # A straggler (a sync handler's thread outliving a cancel) must not
             # write after the close: the closed log is final.
             raise self._closed_error()
-        type_name, data = self._encode(event)
-        seq = self.view.last_seq + 1
         now = self.clock.now()
+        new_event = self.mapper.new_event(event, now, self.id)  # refuses non-JSON first
+        seq = self.view.last_seq + 1
         apply(self.view, event, seq, now)
-        self._buffer.append(NewEvent(type_name, data, now))
+        self._buffer.append(new_event)
         if flush and self._flush_handle is None and self.loop is not None:
             self._flush_handle = self.loop.call_soon(
                 self._auto_flush, context=_BARE_CONTEXT
             )
         return seq
-
-    def _encode(self, event: Event) -> tuple[str, bytes]:
-        """Encode ``event``, refusing one above the store's size cap."""
-        type_name, data = encode(event)
-        if len(data) > self._max_event_bytes:
-            raise PayloadTooLargeError(
-                self.id, type_name, len(data), self._max_event_bytes
-            )
-        return type_name, data
 
     def _auto_flush(self) -> None:
         """The flush that ``record`` schedules: one append of this execution in flight.
@@ -202,8 +193,13 @@ class ExecutionJournal(abc.ABC):
             or self.view.last_seq - self._snapshot_seq < every
         ):
             return None
+        now = self.clock.now()
         try:
-            type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+            new_event = self.mapper.new_event(
+                SnapshotTaken(view=self.view.to_json()), now, self.id
+            )
+        except PayloadTooLargeError:
+            return None  # too big to snapshot; folding from the start still works
         except PayloadError as error:
             # A snapshot is an optimisation: one that cannot be encoded must never
             # hold back the real events. Try again only after another batch of them.
@@ -216,12 +212,9 @@ class ExecutionJournal(abc.ABC):
                 stacklevel=2,
             )
             return None
-        if len(data) > self._max_event_bytes:
-            return None  # too big to snapshot; folding from the start still works
-        now = self.clock.now()
         self.view.last_seq += 1
         self.view.updated_at = now
-        self._buffer.append(NewEvent(type_name, data, now))
+        self._buffer.append(new_event)
         self._snapshot_seq = self.view.last_seq
         return len(self._buffer) - 1
 
@@ -241,9 +234,14 @@ class ExecutionJournal(abc.ABC):
             )
 
     def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
-        request = AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
-        lease = self._lease_for(bool(self.view.runs))
-        return request if lease is None else request._replace(lease_ttl=lease)
+        return self.mapper.request(
+            self.id,
+            events,
+            expected_seq=self._buffer_base,
+            meta=meta,
+            owner=self.owner,
+            lease_ttl=self._lease_for(bool(self.view.runs)),
+        )
 
     def _lease_for(self, busy: bool) -> float | None:
         """The lease_ttl this append should carry (None: leave the lease alone).
@@ -313,19 +311,21 @@ class ExecutionJournal(abc.ABC):
             self.record(event)
             return
         await self.durable()
-        type_name, data = self._encode(event)
         now = self.clock.now()
-        request = AppendRequest(
-            self.id,
-            [NewEvent(type_name, data, now)],
-            self._buffer_base,
-            self.stream_meta,
-            self.owner,
-        )
+        new_event = self.mapper.new_event(event, now, self.id)
+        lease_ttl = None
         if self.owner is not None and self.lease_ttl is not None:
             # Always explicit here: the decision must take (or free) the lease.
-            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
+            lease_ttl = self.lease_ttl if busy else 0.0
             self.lease_renewed_at = now if busy else None
+        request = self.mapper.request(
+            self.id,
+            [new_event],
+            expected_seq=self._buffer_base,
+            meta=self.stream_meta,
+            owner=self.owner,
+            lease_ttl=lease_ttl,
+        )
         (result,) = await self.store.submit([request])
         seq = self.view.last_seq + 1
         apply(self.view, event, seq, now)

@@ -17,8 +17,8 @@ from orchestrator.errors import (
     LifecycleError,
     MissingResourceError,
 )
-from orchestrator.events.codec import encode
 from orchestrator.events.execution import ExecutionCreated, SnapshotTaken
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.paths import copy_json
 from orchestrator.projection.projector import apply
@@ -32,7 +32,7 @@ from orchestrator.runtime.snapshot_contract import (
     SavedExecution,
     check_saved,
 )
-from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+from orchestrator.store.base import StreamMeta
 
 if TYPE_CHECKING:
     from orchestrator.runtime.engine import ExecutionEngine
@@ -203,18 +203,14 @@ def _import(store: Any, record: SavedExecution, now: float) -> ExecutionView:
     apply(view, created, 1, now)
     snapshot = SnapshotTaken(view=source.to_json())
     apply(view, snapshot, 2, now)
-    events = [NewEvent(*encode(created), now), NewEvent(*encode(snapshot), now)]
     meta_kind = "child" if source.kind == "child" else "execution"
-    store.append_blocking(
-        [
-            AppendRequest(
-                execution_id,
-                events,
-                0,
-                StreamMeta(meta_kind, source.flow_name, None, view.status),
-                None,
-                1,
-            )
-        ]
+    request = LogMapper().to_append(
+        execution_id,
+        [created, snapshot],
+        now,
+        expected_seq=0,
+        meta=StreamMeta(meta_kind, source.flow_name, None, view.status),
+        snapshot_index=1,
     )
+    store.append_blocking([request])
     return view

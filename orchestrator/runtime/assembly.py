@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.runtime import lifecycle
+from orchestrator.runtime.child_frames import cancel_children, reconcile_frames
 from orchestrator.runtime.engine import ExecutionEngine
 from orchestrator.runtime.execution import TriggerFlowExecution
 from orchestrator.runtime.runners import run_operator
-from orchestrator.runtime.sub_flows import cancel_children, reconcile_frames
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine

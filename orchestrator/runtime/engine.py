@@ -29,6 +29,8 @@ from orchestrator.runtime.host import FlowHost
 from orchestrator.runtime.journal import ExecutionJournal
 from orchestrator.runtime.leases import claim, held_elsewhere
 from orchestrator.runtime.records import error_record
+from orchestrator.runtime.tasks import TaskSet
+from orchestrator.runtime.waiters import Waiters
 from orchestrator.store.base import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendRequest,
@@ -168,16 +170,12 @@ class ExecutionEngine(ExecutionJournal):
         self._last_future: asyncio.Future[Any] | None = None
         self._written_status: str | None = None
         self._store_error: BaseException | None = None
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._cascade_waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._cascade_errors: dict[str, BaseException] = {}
-        self._idle_waiters: list[asyncio.Future[None]] = []
+        self.tasks = TaskSet()
+        self.waiters = Waiters()
         self.first_error: BaseException | None = None
         # Set when a run raised KeyboardInterrupt/SystemExit (see _stop).
         self.stopped: ExecutionStoppedError | None = None
         self.error_observed = False
-        self._semaphore: asyncio.Semaphore | None = None
-        self._group_semaphores: dict[str, asyncio.Semaphore] = {}
         self.close_snapshot: dict[str, JsonValue] | None = None
         self.handle: ExecutionHandle | None = None
         self.last_position = 0
@@ -195,8 +193,7 @@ class ExecutionEngine(ExecutionJournal):
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             self.loop_thread = threading.get_ident()
-            if self.view.concurrency:
-                self._semaphore = asyncio.Semaphore(self.view.concurrency)
+            self.tasks.limit(self.view.concurrency)
             if self._needs_resume:
                 self._claim_and_resume()
         return self.loop
@@ -326,18 +323,13 @@ class ExecutionEngine(ExecutionJournal):
             self._start_run(run_id)
 
     def _start_run(self, run_id: str) -> None:
-        if run_id in self._tasks or run_id not in self.view.runs:
+        if run_id in self.tasks or run_id not in self.view.runs:
             return
-        task = self.bind().create_task(
-            self._execute(run_id), name=f"triggerlog-run-{run_id}"
-        )
-        self._tasks[run_id] = task
-        task.add_done_callback(self._task_done)
+        self.tasks.start(self.bind(), run_id, self._execute(run_id), self._task_done)
         self.keep_lease()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        run_id = task.get_name().removeprefix("triggerlog-run-")
-        self._tasks.pop(run_id, None)
+        run_id = self.tasks.finished(task)
         error = None if task.cancelled() else task.exception()
         if isinstance(error, Exception):
             # An engine failure (not a chunk's): nothing else will report it.
@@ -416,7 +408,7 @@ class ExecutionEngine(ExecutionJournal):
             if self.first_error is None:
                 self.first_error = error
             if cascade is not None:
-                self._cascade_errors.setdefault(cascade, error)
+                self.waiters.cascade_failed(cascade, error)
         self._after_run(cascade)
 
     def _cascade_of(self, run: RunRecord) -> str | None:
@@ -425,36 +417,24 @@ class ExecutionEngine(ExecutionJournal):
 
     def _after_run(self, cascade: str | None) -> None:
         if cascade is not None and cascade not in self.view.cascades:
-            waiters = self._cascade_waiters.pop(cascade, [])
-            error = self._cascade_errors.pop(cascade, None)
-            for waiter in waiters:
-                if waiter.done():
-                    continue
-                if error is not None:
-                    waiter.set_exception(error)
-                else:
-                    waiter.set_result(None)
+            self.waiters.cascade_drained(cascade)
         self._check_idle()
 
     def _check_idle(self) -> None:
-        if not self.view.runs and not self._tasks:
+        if not self.view.runs and not self.tasks:
             self.stop_lease_timer()  # idle: the next flush releases the lease
-            waiters, self._idle_waiters = self._idle_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            self.waiters.now_idle()
 
     async def wait_cascade(self, cascade: str) -> None:
         """Wait until no run of ``cascade`` is pending; raise its first error."""
         self.raise_store_error()
         if cascade not in self.view.cascades:
-            error = self._cascade_errors.pop(cascade, None)
+            error = self.waiters.take_error(cascade)
             if error is not None:
                 self.error_observed = True
                 raise error
             return
-        waiter: asyncio.Future[None] = self.bind().create_future()
-        self._cascade_waiters.setdefault(cascade, []).append(waiter)
+        waiter = self.waiters.for_cascade(self.bind(), cascade)
         try:
             await waiter
         except OrchestratorError as error:
@@ -475,15 +455,13 @@ class ExecutionEngine(ExecutionJournal):
             # execution even though no run of its own is pending.
             with contextlib.suppress(Exception):
                 await asyncio.shield(reconciling)
-        while self.view.runs or self._tasks:
+        while self.view.runs or self.tasks:
             if self._store_error is not None:
                 self.raise_store_error()
-            if self.view.runs and not self._tasks:
+            if self.view.runs and not self.tasks:
                 # Pending runs nobody is running: a rebuilt execution.
                 self.resume_pending()
-            waiter: asyncio.Future[None] = self.bind().create_future()
-            self._idle_waiters.append(waiter)
-            await waiter
+            await self.waiters.for_idle(self.bind())
 
     async def durable_with_children(self) -> None:
         """:meth:`durable` for this execution and its live sub-flow children."""
@@ -493,42 +471,11 @@ class ExecutionEngine(ExecutionJournal):
 
     def cancel_tasks(self) -> list[asyncio.Task[None]]:
         """Cancel every run task (close timeout, cancellation); return them."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        return tasks
+        return self.tasks.cancel_all()
 
     def abort_waiters(self, error: BaseException) -> None:
         """Fail everyone awaiting a cascade or idleness (the execution was cancelled)."""
-        waiters = [
-            w for ws in self._cascade_waiters.values() for w in ws
-        ] + self._idle_waiters
-        self._cascade_waiters.clear()
-        self._idle_waiters = []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(error)
-
-    # -- concurrency ----------------------------------------------------------------
-
-    def permits_for(self, signal: SignalRecord) -> list[asyncio.Semaphore]:
-        """The execution-wide and fan-out concurrency semaphores a handler needs.
-
-        A plain list (usually empty) rather than a context manager: the common
-        case then costs no generator or awaits per chunk run.
-        """
-        layers = signal["layers"]
-        needed: list[asyncio.Semaphore] = []
-        if layers and len(layers[-1]) > 3 and layers[-1][3]:
-            group = str(layers[-1][0])
-            semaphore = self._group_semaphores.get(group)
-            if semaphore is None:
-                semaphore = asyncio.Semaphore(int(layers[-1][3]))
-                self._group_semaphores[group] = semaphore
-            needed.append(semaphore)
-        if self._semaphore is not None:
-            needed.append(self._semaphore)
-        return needed
+        self.waiters.fail_all(lambda: error)
 
     # -- derived ids ----------------------------------------------------------------
 

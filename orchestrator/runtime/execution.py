@@ -21,6 +21,7 @@ from orchestrator.projection.execution import (
 )
 from orchestrator.projection.paths import MISSING, copy_json, get_path
 from orchestrator.runtime import lifecycle
+from orchestrator.runtime.child_frames import cancel_sub_flow, sub_flow_executions
 from orchestrator.runtime.continuing import continue_interrupt
 from orchestrator.runtime.emits import warn_if_unheard
 from orchestrator.runtime.holder import refuse_if_held_elsewhere
@@ -28,7 +29,6 @@ from orchestrator.runtime.interrupts import pending_interrupts, resolve_by_emit
 from orchestrator.runtime.lifecycle import LifecycleWarning
 from orchestrator.runtime.loop import background_loop, run_in_loop, run_sync
 from orchestrator.runtime.snapshot import load_execution, save_execution
-from orchestrator.runtime.sub_flows import cancel_sub_flow, sub_flow_executions
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine

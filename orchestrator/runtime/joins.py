@@ -28,7 +28,9 @@ __all__ = [
     "collect_layer",
     "complete",
     "emit_from",
+    "in_order",
     "join",
+    "pass_through",
     "run_batch_collect",
     "run_batch_fanout",
     "run_collect_branch",
@@ -252,7 +254,24 @@ async def run_for_each_collect(
         run,
         signal,
         index,
-        lambda arrived, count: [arrived[str(i)] for i in range(count)],
+        in_order,
+    )
+
+
+def in_order(arrived: dict[str, JsonValue], count: int) -> JsonValue:
+    """The branches of a fan-out of ``count``, as a list in branch order."""
+    return [arrived[str(i)] for i in range(count)]
+
+
+def pass_through(
+    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
+) -> None:
+    """Complete ``run`` by passing the signal's value on to the continuation."""
+    assert op.continuation is not None
+    complete(
+        engine,
+        run,
+        [emit_from(engine, run, 0, op.continuation, signal["value"], signal)],
     )
 
 
@@ -268,12 +287,7 @@ def collect_layer(
     assert op.continuation is not None
     layers = signal["layers"]
     if not layers:
-        # Reached without a fan-out (e.g. wired by hand): pass through.
-        complete(
-            engine,
-            run,
-            [emit_from(engine, run, 0, op.continuation, signal["value"], signal)],
-        )
+        pass_through(engine, op, run, signal)  # reached without a fan-out
         return
     mark = layers[-1]
     outer = layers[:-1]
@@ -304,7 +318,7 @@ async def run_match_collect(
             run,
             signal,
             index,
-            lambda arrived, count: [arrived[str(i)] for i in range(count)],
+            in_order,
         )
     else:
         collect_layer(

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
     from orchestrator.log_mapper import LogMapper
     from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.tasks import TaskSet
+    from orchestrator.runtime.waiters import Waiters
     from orchestrator.store.base import EventStore
 
 __all__ = ["ExecutionJournal", "SnapshotSkippedWarning"]
@@ -81,9 +83,8 @@ class ExecutionJournal(abc.ABC):
     _replay_states: dict[int, dict[str, JsonValue]]
     _lease_timer: asyncio.TimerHandle | None
     _needs_resume: bool
-    _tasks: dict[str, asyncio.Task[None]]
-    _cascade_waiters: dict[str, list[asyncio.Future[None]]]
-    _idle_waiters: list[asyncio.Future[None]]
+    tasks: TaskSet
+    waiters: Waiters
 
     @abc.abstractmethod
     def bind(self) -> asyncio.AbstractEventLoop:
@@ -307,7 +308,7 @@ class ExecutionJournal(abc.ABC):
         While this process is itself running chunks of the execution, it holds
         the lease (others are fenced), so the ordinary pipelined path is used.
         """
-        if self._tasks:
+        if self.tasks:
             self.record(event)
             return
         await self.durable()
@@ -336,7 +337,7 @@ class ExecutionJournal(abc.ABC):
 
     def refresh_from_log(self) -> bool:
         """Re-fold the view from the log when nothing of this process is in flight."""
-        if self._tasks or self._buffer:
+        if self.tasks or self._buffer:
             return False
         view = fold(self.id, self.store.read_stream(self.id))
         self.view = view
@@ -386,13 +387,7 @@ class ExecutionJournal(abc.ABC):
             self.cancel_tasks()
         # Idle waiters too: the refused runs stay pending, so idleness (what
         # close() waits for) would otherwise never come.
-        waiters = [w for ws in self._cascade_waiters.values() for w in ws]
-        waiters += self._idle_waiters
-        self._cascade_waiters.clear()
-        self._idle_waiters = []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(self._store_failure())
+        self.waiters.fail_all(self._store_failure)
 
     def _store_failure(self) -> OrchestratorError:
         error = self._store_error

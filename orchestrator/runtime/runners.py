@@ -29,6 +29,7 @@ from orchestrator.runtime.attempts import (
 from orchestrator.runtime.joins import (
     complete,
     emit_from,
+    pass_through,
     run_batch_collect,
     run_batch_fanout,
     run_collect_branch,
@@ -117,7 +118,7 @@ async def _run_chunk(
             await engine.durable()
         data = TriggerFlowRuntimeData(engine, run, signal, op)
         token = CURRENT_DATA.set(data)
-        held = engine.permits_for(signal)
+        held = engine.tasks.permits_for(signal)
         acquired: list[asyncio.Semaphore] = []
         result: Any = None
         try:
@@ -213,11 +214,7 @@ async def _run_match_route(
         hits = [op.options["else_event"]]
     assert op.continuation is not None
     if not hits:
-        complete(
-            engine,
-            run,
-            [emit_from(engine, run, 0, op.continuation, signal["value"], signal)],
-        )
+        pass_through(engine, op, run, signal)
         return
     emits = [
         emit_from(

@@ -40,9 +40,9 @@ class Driver:
         """Finish sub-flow frames after a rebuild (sub_flows)."""
         return reconcile_frames(engine)
 
-    def drive(self, engine: ExecutionEngine) -> Coroutine[Any, Any, None]:
-        """Auto-close once idle (lifecycle)."""
-        return lifecycle.drive(engine)
+    def resume_rebuilt(self, engine: ExecutionEngine) -> None:
+        """Resume a rebuilt execution's pending work (lifecycle)."""
+        lifecycle.resume_rebuilt(engine)
 
     def cancel_children(
         self, engine: ExecutionEngine, reason: str

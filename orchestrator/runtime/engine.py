@@ -22,12 +22,10 @@ from orchestrator.errors import (
     OrchestratorError,
 )
 from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
-from orchestrator.ids import derive_id
 from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.projector import run_id_for
 from orchestrator.runtime.host import FlowHost
 from orchestrator.runtime.journal import ExecutionJournal
-from orchestrator.runtime.leases import claim, held_elsewhere
 from orchestrator.runtime.records import error_record
 from orchestrator.runtime.tasks import TaskSet
 from orchestrator.runtime.waiters import Waiters
@@ -95,8 +93,8 @@ class EngineDriver(Protocol):
         """After a rebuild: finish sub-flow frames whose child moved on."""
         ...
 
-    def drive(self, engine: ExecutionEngine) -> Coroutine[Any, Any, None]:
-        """After a rebuild: once idle, auto-close if the execution asked for it."""
+    def resume_rebuilt(self, engine: ExecutionEngine) -> None:
+        """On binding a rebuilt engine: resume its pending runs unless held elsewhere."""
         ...
 
     def cancel_children(
@@ -144,7 +142,8 @@ class ExecutionEngine(ExecutionJournal):
         self.hidden = hidden
         self._needs_resume = False
         self._lease_timer: asyncio.TimerHandle | None = None
-        self._drive_task: asyncio.Task[None] | None = None
+        # The auto-close-once-idle of a rebuilt execution, while it waits.
+        self.drive_task: asyncio.Task[None] | None = None
         # The reconciliation of sub-flow frames after a rebuild, while it runs.
         self.reconciling: asyncio.Task[None] | None = None
         # When this process last took or renewed the lease (None: not held).
@@ -195,44 +194,9 @@ class ExecutionEngine(ExecutionJournal):
             self.loop_thread = threading.get_ident()
             self.tasks.limit(self.view.concurrency)
             if self._needs_resume:
-                self._claim_and_resume()
+                self._needs_resume = False
+                self.driver.resume_rebuilt(self)
         return self.loop
-
-    def _claim_and_resume(self) -> None:
-        """Resume the pending runs of a rebuilt execution if nobody else runs them."""
-        self._needs_resume = False
-        if not self.view.runs:
-            return
-        if self.owner is not None and self.lease_ttl is not None:
-            info = self.store.get_stream(self.id)
-            if info is not None and info.owner not in (None, self.owner):
-                if held_elsewhere(info, self.owner, self.clock.now()) or not claim(
-                    self.store, info, self.owner, self.lease_ttl
-                ):
-                    return
-                self.lease_renewed_at = self.clock.now()
-        self.resume_pending()
-        self.reconcile()
-        self.drive_to_close()
-
-    # -- recording ------------------------------------------------------------------
-
-    def drive_to_close(self) -> None:
-        """After a rebuild: once idle, auto-close (if the execution asked for it)."""
-        if self._drive_task is None or self._drive_task.done():
-            self._drive_task = self.bind().create_task(self.driver.drive(self))
-
-    def reconcile(self) -> None:
-        """After a rebuild: finish sub-flow frames whose child moved on unobserved.
-
-        Once per rebuild: binding a rebuilt engine with pending runs and recovery
-        both ask for it, and two concurrent passes could finish one frame twice.
-        """
-        if self.reconciling is None and any(
-            f.get("status") in ("running", "waiting", "cancelled")
-            for f in self.view.frames.values()
-        ):
-            self.reconciling = self.bind().create_task(self.driver.reconcile(self))
 
     def claim_lock(self) -> asyncio.Lock:
         """Serialises decisions that must happen once (resolving an interrupt)."""
@@ -463,12 +427,6 @@ class ExecutionEngine(ExecutionJournal):
                 self.resume_pending()
             await self.waiters.for_idle(self.bind())
 
-    async def durable_with_children(self) -> None:
-        """:meth:`durable` for this execution and its live sub-flow children."""
-        await self.durable()
-        for child in list(self.children.values()):
-            await child.durable_with_children()
-
     def cancel_tasks(self) -> list[asyncio.Task[None]]:
         """Cancel every run task (close timeout, cancellation); return them."""
         return self.tasks.cancel_all()
@@ -476,13 +434,6 @@ class ExecutionEngine(ExecutionJournal):
     def abort_waiters(self, error: BaseException) -> None:
         """Fail everyone awaiting a cascade or idleness (the execution was cancelled)."""
         self.waiters.fail_all(lambda: error)
-
-    # -- derived ids ----------------------------------------------------------------
-
-    @staticmethod
-    def op_signal_id(run_id: str, op: int | str) -> str:
-        """The id of the signal that operation ``op`` of a run emits."""
-        return derive_id("s", run_id, op)
 
 
 def _parent_stream(view: ExecutionView) -> str | None:

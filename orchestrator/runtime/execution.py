@@ -271,7 +271,7 @@ class TriggerFlowExecution:
         reader (another store, another process) sees what the live handle sees.
         """
         await self._call(self._wait_idle)
-        await self._call(self._engine.durable_with_children)
+        await self._call(lifecycle.durable_with_children, self._engine)
 
     async def _wait_idle(self) -> None:
         engine = self._engine

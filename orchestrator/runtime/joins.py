@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.events.chunk import ChunkCompleted
 from orchestrator.events.state import StateSet
 from orchestrator.flow.operators import OperatorKind
-from orchestrator.runtime.records import join_scope, layers_key
+from orchestrator.runtime.records import join_scope, layers_key, op_signal_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,7 +73,7 @@ def emit_from(
 ) -> SignalRecord:
     """The ``index``-th signal a run emits, in the scope of the signal it ran on."""
     return engine.signal(
-        engine.op_signal_id(run.run_id, f"o{index}"),
+        op_signal_id(run.run_id, f"o{index}"),
         event,
         value,
         **_scoped(signal, layers),

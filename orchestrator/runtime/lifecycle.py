@@ -27,6 +27,7 @@ from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.projection.paths import copy_json
 from orchestrator.runtime.holder import refuse_if_held_elsewhere
 from orchestrator.runtime.interrupts import pending_interrupts
+from orchestrator.runtime.leases import claim, held_elsewhere
 
 if TYPE_CHECKING:
     from orchestrator.runtime.engine import ExecutionEngine
@@ -36,7 +37,12 @@ __all__ = [
     "cancel",
     "close",
     "drive",
+    "drive_to_close",
+    "durable_with_children",
     "finish_cancel",
+    "reconcile",
+    "resume",
+    "resume_rebuilt",
     "settle_interrupts_for_close",
     "start",
 ]
@@ -244,3 +250,52 @@ async def settle_interrupts_for_close(
     for interrupt_id in sorted(pending_interrupts(engine.view)):
         engine.record(InterruptCancelled(interrupt_id=interrupt_id, reason="closed"))
     return ExecutionStatus.CANCELLED
+
+
+def resume_rebuilt(engine: ExecutionEngine) -> None:
+    """Resume the pending runs of a rebuilt execution if nobody else runs them."""
+    if not engine.view.runs:
+        return
+    owner, ttl = engine.owner, engine.lease_ttl
+    if owner is not None and ttl is not None:
+        info = engine.store.get_stream(engine.id)
+        if info is not None and info.owner not in (None, owner):
+            if held_elsewhere(info, owner, engine.clock.now()) or not claim(
+                engine.store, info, owner, ttl
+            ):
+                return
+            engine.lease_renewed_at = engine.clock.now()
+    resume(engine)
+
+
+def resume(engine: ExecutionEngine) -> None:
+    """Run what a rebuilt execution owes: its pending runs, its frames, its close."""
+    engine.resume_pending()
+    reconcile(engine)
+    drive_to_close(engine)
+
+
+def drive_to_close(engine: ExecutionEngine) -> None:
+    """After a rebuild: once idle, auto-close (if the execution asked for it)."""
+    if engine.drive_task is None or engine.drive_task.done():
+        engine.drive_task = engine.bind().create_task(drive(engine))
+
+
+def reconcile(engine: ExecutionEngine) -> None:
+    """After a rebuild: finish sub-flow frames whose child moved on unobserved.
+
+    Once per rebuild: binding a rebuilt engine with pending runs and recovery
+    both ask for it, and two concurrent passes could finish one frame twice.
+    """
+    if engine.reconciling is None and any(
+        f.get("status") in ("running", "waiting", "cancelled")
+        for f in engine.view.frames.values()
+    ):
+        engine.reconciling = engine.bind().create_task(engine.driver.reconcile(engine))
+
+
+async def durable_with_children(engine: ExecutionEngine) -> None:
+    """:meth:`durable` for this execution and its live sub-flow children."""
+    await engine.durable()
+    for child in list(engine.children.values()):
+        await durable_with_children(child)

@@ -8,10 +8,12 @@ from __future__ import annotations
 import traceback
 from typing import TYPE_CHECKING
 
+from orchestrator.ids import derive_id
+
 if TYPE_CHECKING:
     from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
 
-__all__ = ["error_record", "join_scope", "layers_key"]
+__all__ = ["error_record", "join_scope", "layers_key", "op_signal_id"]
 
 
 def layers_key(layers: list[LayerMark]) -> str:
@@ -47,3 +49,8 @@ def error_record(error: BaseException) -> ErrorRecord:
         "message": str(error),
         "traceback": text[-8000:],
     }
+
+
+def op_signal_id(run_id: str, op: int | str) -> str:
+    """The id of the signal that operation ``op`` of a run emits."""
+    return derive_id("s", run_id, op)

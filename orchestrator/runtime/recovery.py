@@ -18,7 +18,7 @@ from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.runtime.assembly import handle_of, open_engine
 from orchestrator.runtime.interrupts import pending_interrupts
 from orchestrator.runtime.leases import claim, held_elsewhere
-from orchestrator.runtime.lifecycle import finish_cancel
+from orchestrator.runtime.lifecycle import finish_cancel, resume
 from orchestrator.runtime.owner import process_owner
 from orchestrator.runtime.rebuild import check_definition, read_view
 from orchestrator.runtime.recovery_report import (
@@ -174,9 +174,7 @@ def _resume(
             store.release(info.stream_id, owner)
         raise
     engine.lease_renewed_at = claimed_at
-    engine.resume_pending()
-    engine.reconcile()
-    engine.drive_to_close()
+    resume(engine)
     if view.runs:
         return _recovered(
             handle, f"resumed {len(view.runs)} pending chunk run(s)", _RUNS_ON

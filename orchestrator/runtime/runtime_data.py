@@ -26,6 +26,7 @@ from orchestrator.runtime.emits import EmitMixin
 from orchestrator.runtime.namespaces import FlowStateNamespace, StateNamespace
 from orchestrator.runtime.operations import RunOperations
 from orchestrator.runtime.pausing import PauseMixin
+from orchestrator.runtime.records import op_signal_id
 from orchestrator.runtime.steps import StepMixin
 
 if TYPE_CHECKING:
@@ -242,7 +243,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         if not emit or not self._engine.definition.targets("runtime_data", key):
             return None
         current = get_path(self._engine.view.state, key, None)
-        signal_id = self._engine.op_signal_id(run_id, f"{index}:rd")
+        signal_id = op_signal_id(run_id, f"{index}:rd")
         signal = self._engine.signal(
             signal_id,
             key,

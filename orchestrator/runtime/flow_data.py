@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.definition import FlowDefinition
     from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.records import WriteAction
     from orchestrator.store.base import EventStore
 
 __all__ = ["FlowDataHost", "FlowDataService", "FlowDataWarning", "LiveExecution"]
@@ -174,7 +175,7 @@ class FlowDataService:
     # -- writes ---------------------------------------------------------------------
 
     def _event(
-        self, action: str, key: str, value: JsonValue, execution_id: str | None
+        self, action: WriteAction, key: str, value: JsonValue, execution_id: str | None
     ) -> Event:
         if action == "set":
             return FlowDataSet(key=key, value=value, execution_id=execution_id)
@@ -191,7 +192,7 @@ class FlowDataService:
         return _MAPPER.request(self.stream_id, [new_event], meta=meta)
 
     def write(
-        self, action: str, key: str, value: Any, *, emit: bool = True
+        self, action: WriteAction, key: str, value: Any, *, emit: bool = True
     ) -> str | None:
         """A write from outside any execution (``flow.set_flow_data``)."""
         json_value = (
@@ -230,7 +231,7 @@ class FlowDataService:
     def write_from_run(
         self,
         engine: LiveExecution,
-        action: str,
+        action: WriteAction,
         key: str,
         value: JsonValue,
         run_id: str,

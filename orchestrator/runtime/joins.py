@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.events.chunk import ChunkCompleted
 from orchestrator.events.state import StateSet
 from orchestrator.flow.operators import OperatorKind
-from orchestrator.runtime.records import join_scope, layers_key, op_signal_id
+from orchestrator.runtime.records import (
+    join_scope,
+    layers_key,
+    mark_count,
+    mark_group,
+    mark_index,
+    op_signal_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -247,7 +254,7 @@ async def run_for_each_collect(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
     """for_each(): join the items back into a list, in order."""
-    index = str(signal["layers"][-1][1]) if signal["layers"] else "0"
+    index = str(mark_index(signal["layers"][-1])) if signal["layers"] else "0"
     collect_layer(
         engine,
         op,
@@ -291,7 +298,7 @@ def collect_layer(
         return
     mark = layers[-1]
     outer = layers[:-1]
-    group, count = str(mark[0]), int(mark[2])
+    group, count = mark_group(mark), mark_count(mark)
     join(
         engine,
         run,
@@ -310,7 +317,7 @@ async def run_match_collect(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
     """match(): join the hit cases (hit_all: a list; else the one hit)."""
-    index = str(signal["layers"][-1][1]) if signal["layers"] else "0"
+    index = str(mark_index(signal["layers"][-1])) if signal["layers"] else "0"
     if op.options.get("mode") == "hit_all":
         collect_layer(
             engine,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from orchestrator.runtime.records import mark_group, mark_limit
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
     from typing import Any
@@ -74,11 +76,12 @@ class TaskSet:
         """
         layers = signal["layers"]
         needed: list[asyncio.Semaphore] = []
-        if layers and len(layers[-1]) > 3 and layers[-1][3]:
-            group = str(layers[-1][0])
+        limit = mark_limit(layers[-1]) if layers else 0
+        if limit:
+            group = mark_group(layers[-1])
             semaphore = self._groups.get(group)
             if semaphore is None:
-                semaphore = asyncio.Semaphore(int(layers[-1][3]))
+                semaphore = asyncio.Semaphore(limit)
                 self._groups[group] = semaphore
             needed.append(semaphore)
         if self._limit is not None:

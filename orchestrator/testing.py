@@ -206,7 +206,7 @@ def _stop_leftovers(engines: list[Any]) -> list[str]:
         loop = engine.loop
         if loop is None or loop.is_closed():
             continue
-        running = bool(engine._tasks or engine.view.runs) and engine.stopped is None
+        running = bool(engine.tasks or engine.view.runs) and engine.stopped is None
         fence = StoreError(
             f"execution {engine.id!r} was still running when its throwaway_store "
             "block ended, and was stopped with it (its store is closed): await "

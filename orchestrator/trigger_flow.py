@@ -24,8 +24,7 @@ from orchestrator.flow.operators import START, OperatorKind
 from orchestrator.flow.process import TriggerFlowProcess
 from orchestrator.ids import check_execution_id, flow_name_problem, new_execution_id
 from orchestrator.projection.execution import ExecutionView
-from orchestrator.runtime.engine import ExecutionEngine
-from orchestrator.runtime.execution import TriggerFlowExecution
+from orchestrator.runtime.assembly import handle_of, open_engine
 from orchestrator.runtime.flow_data import FlowDataService
 from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.owner import process_owner
@@ -37,6 +36,8 @@ from orchestrator.store.open import is_durable, open_store
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
 
+    from orchestrator.runtime.engine import ExecutionEngine
+    from orchestrator.runtime.execution import TriggerFlowExecution
     from orchestrator.runtime.recovery_report import RecoveryReport
     from orchestrator.store.base import EventStore
 
@@ -381,7 +382,7 @@ class TriggerFlow(TriggerFlowProcess):
         self._definition.validate()
         view = ExecutionView(execution_id or new_execution_id())
         resources = RuntimeResources(self._flow_resources, runtime_resources)
-        engine = ExecutionEngine(
+        engine = open_engine(
             self,
             view,
             resources,
@@ -405,8 +406,7 @@ class TriggerFlow(TriggerFlowProcess):
         request = self._flow_data.definition_request(self._definition)
         if request is not None:
             engine.add_extra(request)
-        self._engines[view.execution_id] = engine
-        return TriggerFlowExecution(engine)
+        return handle_of(engine)
 
     def start(
         self,
@@ -493,17 +493,21 @@ class TriggerFlow(TriggerFlowProcess):
         if live is not None:
             if runtime_resources:
                 live.resources.update_local(runtime_resources)
-            return live.handle  # type: ignore[no-any-return]
+            return handle_of(live)
         view = rebuild_view(
             self, execution_id, allow_definition_change=allow_definition_change
         )
         resources = RuntimeResources(self._flow_resources, runtime_resources)
-        engine = ExecutionEngine(
-            self, view, resources, owner=process_owner(), lease_ttl=self.lease_ttl
+        engine = open_engine(
+            self,
+            view,
+            resources,
+            owner=process_owner(),
+            lease_ttl=self.lease_ttl,
+            rebuilt=True,
+            allow_definition_change=allow_definition_change,
         )
-        engine.after_rebuild(allow_definition_change)
-        self._engines[execution_id] = engine
-        return TriggerFlowExecution(engine)
+        return handle_of(engine)
 
     async def async_recover(
         self,

@@ -9,6 +9,7 @@ from orchestrator.events.values import to_json_value
 from orchestrator.flow.operators import INTERNAL_EVENT_PREFIXES
 from orchestrator.runtime.interrupts import resolve_by_emit, resumes_on
 from orchestrator.runtime.loop import run_sync
+from orchestrator.runtime.records import op_signal_id
 
 if TYPE_CHECKING:
     from orchestrator.events.records import SignalRecord
@@ -98,7 +99,7 @@ class EmitMixin:
             return None if detached else str(recorded[3])
         engine = self._engine
         run_id = self._ops.run.run_id
-        signal_id = engine.op_signal_id(run_id, index)
+        signal_id = op_signal_id(run_id, index)
         signal = engine.signal(
             signal_id,
             event,

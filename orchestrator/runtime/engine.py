@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.errors import (
     ExecutionCancelledError,
@@ -23,9 +22,13 @@ from orchestrator.errors import (
     OrchestratorError,
 )
 from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
-from orchestrator.ids import derive_id
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.projector import run_id_for
+from orchestrator.runtime.host import FlowHost
 from orchestrator.runtime.journal import ExecutionJournal
+from orchestrator.runtime.records import error_record
+from orchestrator.runtime.tasks import TaskSet
+from orchestrator.runtime.waiters import Waiters
 from orchestrator.store.base import (
     DEFAULT_MAX_EVENT_BYTES,
     AppendRequest,
@@ -34,48 +37,85 @@ from orchestrator.store.base import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
+    from collections.abc import Coroutine
+
+    from orchestrator.events.records import LayerMark, SignalRecord
     from orchestrator.events.values import JsonValue
     from orchestrator.projection.execution import ExecutionView, RunRecord
-    from orchestrator.runtime.host import FlowHost
     from orchestrator.runtime.resources import RuntimeResources
 
-__all__ = ["ExecutionEngine", "error_record", "join_scope", "layers_key"]
+__all__ = [
+    "EngineDriver",
+    "EngineHost",
+    "ExecutionEngine",
+    "ExecutionHandle",
+]
 
 
-def layers_key(layers: list[LayerMark]) -> str:
-    """The scope of a list of fan-out marks, or ``__root__`` for none."""
-    if not layers:
-        return "__root__"
-    return ".".join(f"{mark[0]}:{mark[1]}" for mark in layers)
+class EngineHost(FlowHost, Protocol):
+    """A flow with its set of executions live in this process."""
+
+    def live_engines(self) -> list[ExecutionEngine]:
+        """Executions of this flow running in this process."""
+        ...
+
+    def register_engine(self, engine: ExecutionEngine) -> None:
+        """An execution became live in this process."""
+        ...
+
+    def forget_engine(self, engine: ExecutionEngine) -> None:
+        """A live execution closed."""
+        ...
 
 
-def join_scope(signal: SignalRecord) -> str:
-    """The scope in which a join (when "and", collect) pairs this signal's value.
+class ExecutionHandle(Protocol):
+    """The public handle of an execution, as far as the floors below it know it."""
 
-    Inside a fan-out, the fan-out marks. Outside, the originating external
-    signal (as Agently's aggregation scope): everything one start or one
-    external emit caused joins together, and concurrent external emits each
-    get their own join. External signals themselves, and signals recorded
-    before origins were (no ``origin``), share ``__root__``.
+    @property
+    def id(self) -> str:
+        """The execution id."""
+        ...
+
+
+class EngineDriver(Protocol):
+    """What an engine asks of the floors above it (wired in runtime.assembly).
+
+    The engine runs tasks; what a run, a reconciliation or an auto-close does
+    is decided higher up (runners, sub_flows, lifecycle). Calling them through
+    this seam keeps every import of this module pointing downward.
     """
-    layers = signal["layers"]
-    if layers:
-        return layers_key(layers)
-    origin = signal.get("origin")
-    if origin is None or origin == signal["id"]:
-        return "__root__"
-    return f"signal:{origin}"
 
+    def run(self, engine: ExecutionEngine, run: RunRecord) -> Coroutine[Any, Any, None]:
+        """Run one pending operator run to its ChunkCompleted or ChunkFailed."""
+        ...
 
-def error_record(error: BaseException) -> ErrorRecord:
-    """Type, message and traceback text of an exception, for the log."""
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return {
-        "type": type(error).__qualname__,
-        "message": str(error),
-        "traceback": text[-8000:],
-    }
+    def reconcile(self, engine: ExecutionEngine) -> Coroutine[Any, Any, None]:
+        """After a rebuild: finish sub-flow frames whose child moved on."""
+        ...
+
+    def resume_rebuilt(self, engine: ExecutionEngine) -> None:
+        """On binding a rebuilt engine: resume its pending runs unless held elsewhere."""
+        ...
+
+    def cancel_children(
+        self, engine: ExecutionEngine, reason: str
+    ) -> Coroutine[Any, Any, None]:
+        """Cancel every sub-flow child still running or waiting."""
+        ...
+
+    def open_engine(
+        self,
+        host: EngineHost,
+        view: ExecutionView,
+        resources: RuntimeResources,
+        *,
+        owner: str | None = None,
+        lease_ttl: float | None = None,
+        rebuilt: bool = False,
+        allow_definition_change: bool = False,
+    ) -> ExecutionEngine:
+        """A live engine (with its handle) for ``view``, registered with ``host``."""
+        ...
 
 
 class ExecutionEngine(ExecutionJournal):
@@ -83,15 +123,17 @@ class ExecutionEngine(ExecutionJournal):
 
     def __init__(
         self,
-        host: FlowHost,
+        host: EngineHost,
         view: ExecutionView,
         resources: RuntimeResources,
+        driver: EngineDriver,
         *,
         owner: str | None = None,
         lease_ttl: float | None = None,
         hidden: bool = False,
     ) -> None:
         self.host = host
+        self.driver = driver
         self.view = view
         self.id = view.execution_id
         self.resources = resources
@@ -100,8 +142,10 @@ class ExecutionEngine(ExecutionJournal):
         self.hidden = hidden
         self._needs_resume = False
         self._lease_timer: asyncio.TimerHandle | None = None
-        self._driver: asyncio.Task[None] | None = None
-        self._reconciling: asyncio.Task[None] | None = None
+        # The auto-close-once-idle of a rebuilt execution, while it waits.
+        self.drive_task: asyncio.Task[None] | None = None
+        # The reconciliation of sub-flow frames after a rebuild, while it runs.
+        self.reconciling: asyncio.Task[None] | None = None
         # When this process last took or renewed the lease (None: not held).
         self.lease_renewed_at: float | None = None
         self._replay_states: dict[int, dict[str, JsonValue]] = {}
@@ -115,8 +159,8 @@ class ExecutionEngine(ExecutionJournal):
         self.children: dict[str, ExecutionEngine] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
-        self._max_event_bytes = int(
-            getattr(self.store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES)
+        self.mapper = LogMapper(
+            int(getattr(self.store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
         )
         self._buffer: list[NewEvent] = []
         self._buffer_base = view.last_seq
@@ -125,18 +169,14 @@ class ExecutionEngine(ExecutionJournal):
         self._last_future: asyncio.Future[Any] | None = None
         self._written_status: str | None = None
         self._store_error: BaseException | None = None
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._cascade_waiters: dict[str, list[asyncio.Future[None]]] = {}
-        self._cascade_errors: dict[str, BaseException] = {}
-        self._idle_waiters: list[asyncio.Future[None]] = []
+        self.tasks = TaskSet()
+        self.waiters = Waiters()
         self.first_error: BaseException | None = None
         # Set when a run raised KeyboardInterrupt/SystemExit (see _stop).
         self.stopped: ExecutionStoppedError | None = None
         self.error_observed = False
-        self._semaphore: asyncio.Semaphore | None = None
-        self._group_semaphores: dict[str, asyncio.Semaphore] = {}
         self.close_snapshot: dict[str, JsonValue] | None = None
-        self.handle: Any = None
+        self.handle: ExecutionHandle | None = None
         self.last_position = 0
         self._extra: list[AppendRequest] = []
         self.stream_meta = StreamMeta(
@@ -152,69 +192,11 @@ class ExecutionEngine(ExecutionJournal):
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             self.loop_thread = threading.get_ident()
-            if self.view.concurrency:
-                self._semaphore = asyncio.Semaphore(self.view.concurrency)
+            self.tasks.limit(self.view.concurrency)
             if self._needs_resume:
-                self._claim_and_resume()
+                self._needs_resume = False
+                self.driver.resume_rebuilt(self)
         return self.loop
-
-    def _claim_and_resume(self) -> None:
-        """Resume the pending runs of a rebuilt execution if nobody else runs them."""
-        self._needs_resume = False
-        if not self.view.runs:
-            return
-        if self.owner is not None and self.lease_ttl is not None:
-            info = self.store.get_stream(self.id)
-            if info is not None and info.owner not in (None, self.owner):
-                from orchestrator.runtime.recovery import claim, held_elsewhere
-
-                if held_elsewhere(info, self.owner, self.clock.now()) or not claim(
-                    self.store, info, self.owner, self.lease_ttl
-                ):
-                    return
-                self.lease_renewed_at = self.clock.now()
-        self.resume_pending()
-        self.reconcile()
-        self.drive_to_close()
-
-    # -- recording ------------------------------------------------------------------
-
-    def drive_to_close(self) -> None:
-        """After a rebuild: once idle, auto-close (if the execution asked for it)."""
-        if self._driver is None or self._driver.done():
-            self._driver = self.bind().create_task(self._drive())
-
-    def reconcile(self) -> None:
-        """After a rebuild: finish sub-flow frames whose child moved on unobserved.
-
-        Once per rebuild: binding a rebuilt engine with pending runs and recovery
-        both ask for it, and two concurrent passes could finish one frame twice.
-        """
-        if self._reconciling is None and any(
-            f.get("status") in ("running", "waiting", "cancelled")
-            for f in self.view.frames.values()
-        ):
-            from orchestrator.runtime.sub_flows import reconcile_frames
-
-            self._reconciling = self.bind().create_task(reconcile_frames(self))
-
-    async def _drive(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._reconciling is not None:
-                await self._reconciling
-            await self.wait_idle()
-        view = self.view
-        if (
-            view.auto_close
-            and view.started_at is not None
-            and view.lifecycle == "open"
-            and view.status not in ("waiting", "cancelled")
-            and self.handle is not None
-        ):
-            with contextlib.suppress(Exception):
-                await self.handle.async_close(reason="auto_close")
-        else:
-            self.flush()
 
     def claim_lock(self) -> asyncio.Lock:
         """Serialises decisions that must happen once (resolving an interrupt)."""
@@ -305,18 +287,13 @@ class ExecutionEngine(ExecutionJournal):
             self._start_run(run_id)
 
     def _start_run(self, run_id: str) -> None:
-        if run_id in self._tasks or run_id not in self.view.runs:
+        if run_id in self.tasks or run_id not in self.view.runs:
             return
-        task = self.bind().create_task(
-            self._execute(run_id), name=f"triggerlog-run-{run_id}"
-        )
-        self._tasks[run_id] = task
-        task.add_done_callback(self._task_done)
+        self.tasks.start(self.bind(), run_id, self._execute(run_id), self._task_done)
         self.keep_lease()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
-        run_id = task.get_name().removeprefix("triggerlog-run-")
-        self._tasks.pop(run_id, None)
+        run_id = self.tasks.finished(task)
         error = None if task.cancelled() else task.exception()
         if isinstance(error, Exception):
             # An engine failure (not a chunk's): nothing else will report it.
@@ -372,12 +349,10 @@ class ExecutionEngine(ExecutionJournal):
         return 0 if head is None else head.last_seq
 
     async def _execute(self, run_id: str) -> None:
-        from orchestrator.runtime.runners import run_operator
-
         run = self.view.runs.get(run_id)
         if run is None:
             return
-        await run_operator(self, run)
+        await self.driver.run(self, run)
 
     def finish_run(self, run: RunRecord, event: ChunkCompleted) -> None:
         """Record a run's completion and start the runs of what it emits."""
@@ -412,7 +387,7 @@ class ExecutionEngine(ExecutionJournal):
             if self.first_error is None:
                 self.first_error = error
             if cascade is not None:
-                self._cascade_errors.setdefault(cascade, error)
+                self.waiters.cascade_failed(cascade, error)
         self._after_run(cascade)
 
     def _cascade_of(self, run: RunRecord) -> str | None:
@@ -421,36 +396,24 @@ class ExecutionEngine(ExecutionJournal):
 
     def _after_run(self, cascade: str | None) -> None:
         if cascade is not None and cascade not in self.view.cascades:
-            waiters = self._cascade_waiters.pop(cascade, [])
-            error = self._cascade_errors.pop(cascade, None)
-            for waiter in waiters:
-                if waiter.done():
-                    continue
-                if error is not None:
-                    waiter.set_exception(error)
-                else:
-                    waiter.set_result(None)
+            self.waiters.cascade_drained(cascade)
         self._check_idle()
 
     def _check_idle(self) -> None:
-        if not self.view.runs and not self._tasks:
+        if not self.view.runs and not self.tasks:
             self.stop_lease_timer()  # idle: the next flush releases the lease
-            waiters, self._idle_waiters = self._idle_waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+            self.waiters.now_idle()
 
     async def wait_cascade(self, cascade: str) -> None:
         """Wait until no run of ``cascade`` is pending; raise its first error."""
         self.raise_store_error()
         if cascade not in self.view.cascades:
-            error = self._cascade_errors.pop(cascade, None)
+            error = self.waiters.take_error(cascade)
             if error is not None:
                 self.error_observed = True
                 raise error
             return
-        waiter: asyncio.Future[None] = self.bind().create_future()
-        self._cascade_waiters.setdefault(cascade, []).append(waiter)
+        waiter = self.waiters.for_cascade(self.bind(), cascade)
         try:
             await waiter
         except OrchestratorError as error:
@@ -465,73 +428,27 @@ class ExecutionEngine(ExecutionJournal):
 
     async def wait_idle(self) -> None:
         """Wait until no run is pending and no run task is alive."""
-        reconciling = self._reconciling
+        reconciling = self.reconciling
         if reconciling is not None and not reconciling.done():
             # A rebuilt parent finishing a child that moved on: work of this
             # execution even though no run of its own is pending.
             with contextlib.suppress(Exception):
                 await asyncio.shield(reconciling)
-        while self.view.runs or self._tasks:
+        while self.view.runs or self.tasks:
             if self._store_error is not None:
                 self.raise_store_error()
-            if self.view.runs and not self._tasks:
+            if self.view.runs and not self.tasks:
                 # Pending runs nobody is running: a rebuilt execution.
                 self.resume_pending()
-            waiter: asyncio.Future[None] = self.bind().create_future()
-            self._idle_waiters.append(waiter)
-            await waiter
-
-    async def durable_with_children(self) -> None:
-        """:meth:`durable` for this execution and its live sub-flow children."""
-        await self.durable()
-        for child in list(self.children.values()):
-            await child.durable_with_children()
+            await self.waiters.for_idle(self.bind())
 
     def cancel_tasks(self) -> list[asyncio.Task[None]]:
         """Cancel every run task (close timeout, cancellation); return them."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        return tasks
+        return self.tasks.cancel_all()
 
     def abort_waiters(self, error: BaseException) -> None:
         """Fail everyone awaiting a cascade or idleness (the execution was cancelled)."""
-        waiters = [
-            w for ws in self._cascade_waiters.values() for w in ws
-        ] + self._idle_waiters
-        self._cascade_waiters.clear()
-        self._idle_waiters = []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(error)
-
-    # -- concurrency ----------------------------------------------------------------
-
-    def permits_for(self, signal: SignalRecord) -> list[asyncio.Semaphore]:
-        """The execution-wide and fan-out concurrency semaphores a handler needs.
-
-        A plain list (usually empty) rather than a context manager: the common
-        case then costs no generator or awaits per chunk run.
-        """
-        layers = signal["layers"]
-        needed: list[asyncio.Semaphore] = []
-        if layers and len(layers[-1]) > 3 and layers[-1][3]:
-            group = str(layers[-1][0])
-            semaphore = self._group_semaphores.get(group)
-            if semaphore is None:
-                semaphore = asyncio.Semaphore(int(layers[-1][3]))
-                self._group_semaphores[group] = semaphore
-            needed.append(semaphore)
-        if self._semaphore is not None:
-            needed.append(self._semaphore)
-        return needed
-
-    # -- derived ids ----------------------------------------------------------------
-
-    @staticmethod
-    def op_signal_id(run_id: str, op: int | str) -> str:
-        """The id of the signal that operation ``op`` of a run emits."""
-        return derive_id("s", run_id, op)
+        self.waiters.fail_all(lambda: error)
 
 
 def _parent_stream(view: ExecutionView) -> str | None:

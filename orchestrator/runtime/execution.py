@@ -8,51 +8,47 @@ what it did is durable. Async methods run on the loop the execution is bound to
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
     ExecutionCancelledError,
     ExecutionLoopClosedError,
-    LifecycleError,
 )
 from orchestrator.events.chunk import SignalRejected
-from orchestrator.events.execution import (
-    ExecutionCancelled,
-    ExecutionClosed,
-    ExecutionSealed,
-    ExecutionStarted,
-)
 from orchestrator.events.values import to_json_value
-from orchestrator.flow.operators import START
-from orchestrator.projection.execution import ExecutionStatus, LifecycleState
-from orchestrator.projection.paths import MISSING, copy_json, get_path
-from orchestrator.runtime.emits import warn_if_unheard
-from orchestrator.runtime.interrupts import (
-    continue_interrupt,
-    pending_interrupts,
-    resolve_by_emit,
+from orchestrator.projection.execution import (
+    ExecutionStatus,
+    ExecutionView,
+    LifecycleState,
 )
+from orchestrator.projection.paths import MISSING, copy_json, get_path
+from orchestrator.runtime import lifecycle
+from orchestrator.runtime.child_frames import cancel_sub_flow, sub_flow_executions
+from orchestrator.runtime.continuing import continue_interrupt
+from orchestrator.runtime.emits import warn_if_unheard
+from orchestrator.runtime.holder import refuse_if_held_elsewhere
+from orchestrator.runtime.interrupts import pending_interrupts, resolve_by_emit
+from orchestrator.runtime.lifecycle import LifecycleWarning
 from orchestrator.runtime.loop import background_loop, run_in_loop, run_sync
+from orchestrator.runtime.snapshot import load_execution, save_execution
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
-    from orchestrator.projection.execution import ExecutionView
     from orchestrator.runtime.engine import ExecutionEngine
 
 __all__ = ["LifecycleWarning", "TriggerFlowExecution"]
-
-
-class LifecycleWarning(RuntimeWarning):
-    """An external event was ignored because the execution is sealed or closed."""
 
 
 class TriggerFlowExecution:
     """One execution of a flow, backed by its stream in the event log."""
 
     def __init__(self, engine: ExecutionEngine) -> None:
+        self._bind(engine)
+
+    def _bind(self, engine: ExecutionEngine) -> None:
+        """Become the handle of ``engine`` (``load`` rebinds a fresh handle)."""
         self._engine = engine
         engine.handle = self
 
@@ -98,8 +94,6 @@ class TriggerFlowExecution:
     @property
     def view(self) -> ExecutionView:
         """A copy of the folded view (what replaying the log gives)."""
-        from orchestrator.projection.execution import ExecutionView
-
         return ExecutionView.from_json(self._engine.view.to_json())
 
     @property
@@ -154,74 +148,11 @@ class TriggerFlowExecution:
         no-op. ``timeout`` bounds the wait; on expiry an auto-closing execution is
         cancelled, and TimeoutError is raised.
         """
-        return await self._call(self._start, input, timeout)
+        return await self._call(lifecycle.start, self._engine, input, timeout)
 
     def start(self, input: Any = None, *, timeout: float | None = None) -> Any:
         """Synchronous :meth:`async_start`."""
-        return self._sync(self._start, input, timeout)
-
-    async def _start(self, value: Any, timeout: float | None) -> Any:
-        engine = self._engine
-        engine.bind()
-        view = engine.view
-        if view.started_at is not None or view.status != ExecutionStatus.CREATED:
-            return engine.close_snapshot
-        if view.lifecycle != LifecycleState.OPEN:
-            raise LifecycleError(
-                f"execution {engine.id!r} is {view.lifecycle}; it can no longer be started"
-            )
-        json_value = to_json_value(value, "start input")
-        engine.record(ExecutionStarted())
-        signal = engine.external_signal(START, json_value, source="start")
-        engine.emit_signal(signal)
-        try:
-            await asyncio.wait_for(engine.wait_cascade(signal["cascade"]), timeout)
-        except TimeoutError:
-            if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
-                # The hidden/auto-closing execution cannot be left running.
-                await self._cancel(f"start timed out after {timeout}s")
-            raise
-        except asyncio.CancelledError:
-            # The caller gave up. An auto-closing execution would be left running
-            # with nobody to close it: cancel it (at once, not after its chunks
-            # finish). A handle's execution keeps running for its holder.
-            if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
-                await self._cancel_for_caller()
-            raise
-        except Exception:
-            if view.auto_close and engine.view.lifecycle != LifecycleState.CLOSED:
-                engine.error_observed = True
-                await self._close("failed", None, "cancel", True)
-            raise
-        # KeyboardInterrupt / SystemExit propagate untouched: the program stops,
-        # and the log keeps the execution open for recovery.
-        if view.auto_close and self._quiescent_closable():
-            await engine.wait_idle()
-            if self._quiescent_closable():
-                return await self._close("auto_close", None, "error", True)
-        await engine.durable()
-        return engine.close_snapshot
-
-    async def _cancel_for_caller(self) -> None:
-        """Cancel the execution because the task awaiting ``async_start`` was cancelled.
-
-        Shielded, so a second cancellation of the caller does not cut the cancel
-        short; a failure of it (the store) is reported by the next call on the
-        execution, while the caller gets its CancelledError.
-        """
-        if self._engine.stopped is not None:
-            return
-        with contextlib.suppress(Exception):
-            await asyncio.shield(
-                self._cancel("the task awaiting async_start was cancelled")
-            )
-
-    def _quiescent_closable(self) -> bool:
-        view = self._engine.view
-        return (
-            view.lifecycle != LifecycleState.CLOSED
-            and view.status != ExecutionStatus.WAITING
-        )
+        return self._sync(lifecycle.start, self._engine, input, timeout)
 
     async def async_emit(self, event: str, value: Any = None, **_: Any) -> None:
         """Emit an external event and return after the handlers it triggers finish."""
@@ -268,7 +199,9 @@ class TriggerFlowExecution:
         pending_interrupts: str = "error",
     ) -> dict[str, Any]:
         """Seal, drain running work, close; return the close snapshot (idempotent)."""
-        return await self._call(self._close, reason, timeout, pending_interrupts, seal)  # type: ignore[no-any-return]
+        return await self._call(  # type: ignore[no-any-return]
+            lifecycle.close, self._engine, reason, timeout, pending_interrupts, seal
+        )
 
     def close(
         self,
@@ -279,50 +212,9 @@ class TriggerFlowExecution:
         pending_interrupts: str = "error",
     ) -> dict[str, Any]:
         """Synchronous :meth:`async_close`."""
-        return self._sync(self._close, reason, timeout, pending_interrupts, seal)  # type: ignore[no-any-return]
-
-    async def _close(
-        self, reason: str, timeout: float | None, pending_interrupts: str, seal: bool
-    ) -> dict[str, Any]:
-        engine = self._engine
-        engine.bind()
-        if engine.close_snapshot is not None:
-            return engine.close_snapshot
-        from orchestrator.runtime.holder import refuse_if_held_elsewhere
-
-        refuse_if_held_elsewhere(engine, "close")
-        view = engine.view  # after the catch-up, which may replace it
-        if view.lifecycle == LifecycleState.CLOSED:
-            engine.close_snapshot = copy_json(view.close_snapshot or {})
-            return engine.close_snapshot
-        from orchestrator.runtime.interrupts import settle_interrupts_for_close
-
-        status_override = await settle_interrupts_for_close(engine, pending_interrupts)
-        if seal and view.lifecycle == LifecycleState.OPEN:
-            engine.record(ExecutionSealed(reason=reason))
-        try:
-            await asyncio.wait_for(engine.wait_idle(), timeout)
-        except TimeoutError:
-            cancelled = len(engine.cancel_tasks())
-            warnings.warn(
-                f"execution {engine.id!r}: close timed out after {timeout}s; "
-                f"{cancelled} running chunk(s) were cancelled",
-                LifecycleWarning,
-                stacklevel=3,
-            )
-        status = status_override or (
-            view.status
-            if view.status in ExecutionStatus.TERMINAL
-            else ExecutionStatus.COMPLETED
+        return self._sync(  # type: ignore[no-any-return]
+            lifecycle.close, self._engine, reason, timeout, pending_interrupts, seal
         )
-        engine.record(ExecutionClosed(reason=reason, status=status))
-        await engine.durable()
-        engine.close_snapshot = copy_json(view.close_snapshot or {})
-        engine.host_forget()
-        if engine.first_error is not None and not engine.error_observed:
-            engine.error_observed = True
-            raise engine.first_error
-        return engine.close_snapshot
 
     async def async_cancel(self, *, reason: str = "cancelled") -> dict[str, Any]:
         """Cancel: running chunks stop at their next await, the execution ends ``cancelled``.
@@ -330,54 +222,11 @@ class TriggerFlowExecution:
         Recorded in the log; later emits are refused with ExecutionCancelledError.
         Returns the close snapshot (cancelling twice returns it again).
         """
-        return await self._call(self._cancel, reason)  # type: ignore[no-any-return]
+        return await self._call(lifecycle.cancel, self._engine, reason)  # type: ignore[no-any-return]
 
     def cancel(self, *, reason: str = "cancelled") -> dict[str, Any]:
         """Synchronous :meth:`async_cancel`."""
-        return self._sync(self._cancel, reason)  # type: ignore[no-any-return]
-
-    async def _cancel(self, reason: str) -> dict[str, Any]:
-        engine = self._engine
-        engine.bind()
-        from orchestrator.runtime.holder import refuse_if_held_elsewhere
-
-        refuse_if_held_elsewhere(engine, "cancel")
-        view = engine.view
-        if view.lifecycle == LifecycleState.CLOSED:
-            if view.status == ExecutionStatus.CANCELLED:
-                return await self._close("cancelled", None, "cancel", True)
-            raise LifecycleError(
-                f"execution {engine.id!r} is already closed ({view.status}); there is "
-                "nothing to cancel"
-            )
-        engine.record(ExecutionCancelled(reason=reason))
-        return await self._finish_cancel(reason)
-
-    async def _finish_cancel(self, reason: str) -> dict[str, Any]:
-        """Cancel children and runs, then close: the rest of a cancellation.
-
-        Recovery calls it for an execution whose cancellation a crash cut short
-        (``execution.cancelled`` in the log, not ``execution.closed``).
-        """
-        engine = self._engine
-        from orchestrator.runtime.sub_flows import cancel_children
-
-        await cancel_children(engine, reason)
-        tasks = engine.cancel_tasks()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        engine.abort_waiters(
-            ExecutionCancelledError(f"execution {engine.id!r} was cancelled ({reason})")
-        )
-        engine.record(
-            ExecutionClosed(
-                reason=f"cancelled: {reason}", status=ExecutionStatus.CANCELLED
-            )
-        )
-        await engine.durable()
-        engine.close_snapshot = copy_json(engine.view.close_snapshot or {})
-        engine.host_forget()
-        return engine.close_snapshot
+        return self._sync(lifecycle.cancel, self._engine, reason)  # type: ignore[no-any-return]
 
     # -- interrupts -------------------------------------------------------------------
 
@@ -425,8 +274,6 @@ class TriggerFlowExecution:
 
     def get_sub_flow_executions(self) -> list[dict[str, Any]]:
         """The children this execution started, with their status."""
-        from orchestrator.runtime.sub_flows import sub_flow_executions
-
         return sub_flow_executions(self._engine)
 
     async def async_cancel_sub_flow(
@@ -436,14 +283,10 @@ class TriggerFlowExecution:
 
         Returns False when the child had already finished.
         """
-        from orchestrator.runtime.sub_flows import cancel_sub_flow
-
         return await self._call(cancel_sub_flow, self._engine, child_id, reason)  # type: ignore[no-any-return]
 
     def cancel_sub_flow(self, child_id: str, *, reason: str = "cancelled") -> bool:
         """Synchronous :meth:`async_cancel_sub_flow`."""
-        from orchestrator.runtime.sub_flows import cancel_sub_flow
-
         return self._sync(cancel_sub_flow, self._engine, child_id, reason)  # type: ignore[no-any-return]
 
     async def async_wait_idle(self) -> None:
@@ -453,13 +296,11 @@ class TriggerFlowExecution:
         reader (another store, another process) sees what the live handle sees.
         """
         await self._call(self._wait_idle)
-        await self._call(self._engine.durable_with_children)
+        await self._call(lifecycle.durable_with_children, self._engine)
 
     async def _wait_idle(self) -> None:
         engine = self._engine
         engine.bind()
-        from orchestrator.runtime.holder import refuse_if_held_elsewhere
-
         # Never start runs another live process is running (twice-run effects).
         refuse_if_held_elsewhere(engine, "wait for")
         await engine.wait_idle()
@@ -468,14 +309,10 @@ class TriggerFlowExecution:
 
     def save(self) -> dict[str, Any]:
         """A JSON dict describing this execution, taken once it is durable."""
-        from orchestrator.runtime.snapshot import save_execution
-
         return save_execution(self._engine)
 
     async def async_save(self) -> dict[str, Any]:
         """:meth:`save` from async code (awaits durability without blocking)."""
-        from orchestrator.runtime.snapshot import save_execution
-
         await self._call(self._engine.durable)
         return save_execution(self._engine, already_durable=True)
 
@@ -487,14 +324,13 @@ class TriggerFlowExecution:
         allow_definition_change: bool = False,
     ) -> TriggerFlowExecution:
         """Bind this (fresh) handle to the saved execution; see docs/api.md."""
-        from orchestrator.runtime.snapshot import load_execution
-
-        load_execution(
-            self,
+        engine = load_execution(
+            self._engine,
             saved,
             runtime_resources=runtime_resources,
             allow_definition_change=allow_definition_change,
         )
+        self._bind(engine)
         return self
 
     async def async_load(
@@ -510,7 +346,3 @@ class TriggerFlowExecution:
             runtime_resources=runtime_resources,
             allow_definition_change=allow_definition_change,
         )
-
-    def _rebind(self, engine: ExecutionEngine) -> None:
-        self._engine = engine
-        engine.handle = self

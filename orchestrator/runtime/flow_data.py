@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.events.chunk import SignalEmitted
-from orchestrator.events.codec import encode
 from orchestrator.events.flow_state import (
     FlowDataAppended,
     FlowDataDeleted,
@@ -26,27 +25,77 @@ from orchestrator.events.flow_state import (
     FlowDefined,
 )
 from orchestrator.events.values import JsonValue, to_json_value
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.flow_state import FlowStateView, flow_stream_id
 from orchestrator.projection.paths import MISSING, copy_json, get_path, write_depth
 from orchestrator.projection.projector import apply_flow, fold_flow
 from orchestrator.runtime.loop import on_loop
-from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+from orchestrator.store.base import AppendRequest, StreamMeta
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from orchestrator.clock import Clock
     from orchestrator.events.base import Event
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.definition import FlowDefinition
-    from orchestrator.runtime.engine import ExecutionEngine
-    from orchestrator.runtime.host import FlowHost
+    from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.records import WriteAction
     from orchestrator.store.base import EventStore
 
-__all__ = ["FlowDataWarning", "FlowDataService"]
+__all__ = ["FlowDataHost", "FlowDataService", "FlowDataWarning", "LiveExecution"]
+
+
+class LiveExecution(Protocol):
+    """What flow_data does with a live execution: write with it, signal it.
+
+    The execution engine (a floor above) is one; flow_data needs no more of it.
+    """
+
+    id: str
+    view: ExecutionView
+    definition: FlowDefinition
+    loop: asyncio.AbstractEventLoop | None
+
+    def record(self, event: Event, *, flush: bool = True) -> int: ...  # noqa: D102
+    def flush(  # noqa: D102
+        self, extra: list[AppendRequest] | None = None
+    ) -> asyncio.Future[Any] | None: ...
+    def spawn(self, signal: SignalRecord) -> None: ...  # noqa: D102
+    def emit_signal(  # noqa: D102
+        self, signal: SignalRecord, run_id: str | None = None, op: int | None = None
+    ) -> None: ...
+    def external_signal(  # noqa: D102
+        self,
+        event: str,
+        value: JsonValue,
+        *,
+        trigger_type: str = "event",
+        source: str = "runtime",
+    ) -> SignalRecord: ...
+
+
+class FlowDataHost(Protocol):
+    """The flow whose shared data this is, as flow_data sees it."""
+
+    @property
+    def name(self) -> str: ...  # noqa: D102
+    @property
+    def store(self) -> EventStore: ...  # noqa: D102
+    @property
+    def clock(self) -> Clock: ...  # noqa: D102
+    def live_engines(self) -> Sequence[LiveExecution]: ...  # noqa: D102
+
 
 _WARNING = (
     "flow_data is shared by every execution of flow {flow!r} ({what}); concurrent "
     "executions overwrite each other. Use state for per-execution data, or pass "
     "no_warning=True if sharing is intended."
 )
+
+
+# flow_data events are not capped here (the store's cap applies), as before.
+_MAPPER = LogMapper()
 
 
 class FlowDataWarning(RuntimeWarning):
@@ -56,7 +105,7 @@ class FlowDataWarning(RuntimeWarning):
 class FlowDataService:
     """Reads and writes of one flow's shared data."""
 
-    def __init__(self, host: FlowHost, stream_id: str | None = None) -> None:
+    def __init__(self, host: FlowDataHost, stream_id: str | None = None) -> None:
         self._host = host
         self._stream_id = stream_id
         self._view: FlowStateView | None = None
@@ -126,7 +175,7 @@ class FlowDataService:
     # -- writes ---------------------------------------------------------------------
 
     def _event(
-        self, action: str, key: str, value: JsonValue, execution_id: str | None
+        self, action: WriteAction, key: str, value: JsonValue, execution_id: str | None
     ) -> Event:
         if action == "set":
             return FlowDataSet(key=key, value=value, execution_id=execution_id)
@@ -135,17 +184,15 @@ class FlowDataService:
         return FlowDataDeleted(key=key, execution_id=execution_id)
 
     def _request(self, event: Event) -> AppendRequest:
-        type_name, data = encode(event)
+        now = self._host.clock.now()
+        new_event = _MAPPER.new_event(event, now, self.stream_id)  # refuses first
         view = self.view
         apply_flow(view, event, view.last_seq + 1)
-        now = self._host.clock.now()
         meta = StreamMeta(kind="flow", flow_name=self._host.name, status="open")
-        return AppendRequest(
-            self.stream_id, [NewEvent(type_name, data, now)], None, meta
-        )
+        return _MAPPER.request(self.stream_id, [new_event], meta=meta)
 
     def write(
-        self, action: str, key: str, value: Any, *, emit: bool = True
+        self, action: WriteAction, key: str, value: Any, *, emit: bool = True
     ) -> str | None:
         """A write from outside any execution (``flow.set_flow_data``)."""
         json_value = (
@@ -183,8 +230,8 @@ class FlowDataService:
 
     def write_from_run(
         self,
-        engine: ExecutionEngine,
-        action: str,
+        engine: LiveExecution,
+        action: WriteAction,
         key: str,
         value: JsonValue,
         run_id: str,
@@ -212,7 +259,7 @@ class FlowDataService:
             self._broadcast(key, engine)
         return signal["cascade"] if signal is not None else None
 
-    def _signal_for(self, engine: ExecutionEngine, key: str) -> SignalRecord | None:
+    def _signal_for(self, engine: LiveExecution, key: str) -> SignalRecord | None:
         """The flow_data signal ``engine`` gets for ``key``, if it listens to it."""
         if not engine.definition.targets("flow_data", key) or engine.loop is None:
             return None
@@ -223,7 +270,7 @@ class FlowDataService:
             key, value, trigger_type="flow_data", source="flow_data"
         )
 
-    def _broadcast(self, key: str, origin: ExecutionEngine | None) -> None:
+    def _broadcast(self, key: str, origin: LiveExecution | None) -> None:
         """Deliver a change to every other live execution listening to ``key``."""
         value = copy_json(get_path(self.cached.flow_data, key, None))
         for engine in self._host.live_engines():
@@ -277,7 +324,7 @@ def _stream_head(store: EventStore, stream_id: str) -> int:
     return info.last_seq if info is not None else 0
 
 
-def _deliver(engine: ExecutionEngine, key: str, value: JsonValue) -> None:
+def _deliver(engine: LiveExecution, key: str, value: JsonValue) -> None:
     if engine.view.lifecycle == "closed":
         return
     signal = engine.external_signal(

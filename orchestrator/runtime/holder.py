@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from orchestrator.errors import ExecutionHeldElsewhereError
+from orchestrator.runtime.leases import held_elsewhere
 from orchestrator.runtime.owner import process_owner
-from orchestrator.runtime.recovery import held_elsewhere
 
 if TYPE_CHECKING:
     from orchestrator.runtime.engine import ExecutionEngine

@@ -1,4 +1,8 @@
-"""What the runtime needs from a flow, as a Protocol (the facade sits above it)."""
+"""What the runtime needs from a flow, as a Protocol (the facade sits above it).
+
+The live set (``live_engines``, ``register_engine``, ``forget_engine``) names the
+engine, so it is declared with the engine: :class:`~orchestrator.runtime.engine.EngineHost`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ if TYPE_CHECKING:
 
     from orchestrator.clock import Clock
     from orchestrator.flow.definition import FlowDefinition
-    from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.runtime.flow_data import FlowDataService
     from orchestrator.store.base import EventStore
 
@@ -57,18 +60,6 @@ class FlowHost(Protocol):
     @property
     def lease_ttl(self) -> float:
         """Seconds an execution lease outlives its last renewal."""
-        ...
-
-    def live_engines(self) -> list[ExecutionEngine]:
-        """Executions of this flow running in this process."""
-        ...
-
-    def register_engine(self, engine: ExecutionEngine) -> None:
-        """An execution became live in this process."""
-        ...
-
-    def forget_engine(self, engine: ExecutionEngine) -> None:
-        """A live execution closed."""
         ...
 
     def sub_flow(self, op_id: str) -> Any:

@@ -13,26 +13,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
-    ConcurrencyError,
-    ExecutionClosedError,
     FlowDefinitionError,
-    InterruptError,
     InterruptNotWaitingError,
-    LifecycleError,
     PauseNotAllowedError,
     ResumeConflictError,
     ResumeLimitError,
     ResumeValueError,
 )
 from orchestrator.events.interrupt import (
-    InterruptCancelled,
     InterruptRaised,
     InterruptResolved,
 )
 from orchestrator.events.json_schema import check_schema, validation_error
 from orchestrator.events.values import to_json_value
 from orchestrator.ids import derive_id
-from orchestrator.projection.execution import ExecutionStatus, LifecycleState
 from orchestrator.projection.paths import copy_json
 
 if TYPE_CHECKING:
@@ -42,13 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "already_settled",
-    "continue_interrupt",
     "default_interrupt_id",
     "pending_interrupts",
     "raise_interrupt",
     "resolve_by_emit",
+    "resume_signals",
     "resumes_on",
-    "settle_interrupts_for_close",
     "TriggerFlowPauseSignal",
 ]
 
@@ -220,9 +213,10 @@ def _resume_signal_id(record: dict[str, Any], kind: str) -> str:
     return derive_id("s", record["id"], kind)
 
 
-def _resume_signals(
+def resume_signals(
     engine: ExecutionEngine, record: dict[str, Any], value: Any
 ) -> list[SignalRecord]:
+    """The signals that resolving ``record`` with ``value`` emits (its resume target)."""
     signal = record["signal"]
     target = record["resume_to"]
     interrupt_id = record["id"]
@@ -274,124 +268,6 @@ def _resume_signals(
         )
     resumed["meta"] = resume_meta
     return [resumed]
-
-
-async def continue_interrupt(
-    engine: ExecutionEngine,
-    interrupt_id: str,
-    value: Any,
-    resume_request_id: str | None,
-) -> dict[str, Any]:
-    """Resolve a waiting interrupt and resume its branch; return its record.
-
-    A closed execution refuses with ExecutionClosedError, which is also an
-    InterruptNotWaitingError: a resume that cannot happen is an error, as for an
-    unknown or settled interrupt, not a warning the caller may never see.
-    """
-    engine.bind()
-    json_value = to_json_value(value, f"continue_with({interrupt_id!r})")
-    if _closed_retry(engine, interrupt_id, json_value, resume_request_id):
-        return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
-    await engine.durable()
-    # Two calls in this process decide one after the other; calls in other
-    # processes are decided by the log (the append at the expected head).
-    async with engine.claim_lock():
-        return await _continue(engine, interrupt_id, json_value, resume_request_id)
-
-
-def _closed_retry(
-    engine: ExecutionEngine,
-    interrupt_id: str,
-    value: Any,
-    resume_request_id: str | None,
-) -> bool:
-    """On a closed execution: True for an idempotent retry, else raise why not.
-
-    An idempotent retry repeats a resume that happened (same
-    ``resume_request_id`` and value); it returns the record even after the close.
-    """
-    view = engine.view
-    if view.lifecycle != LifecycleState.CLOSED:
-        return False
-    record = view.interrupts.get(interrupt_id)
-    if (
-        record is not None
-        and resume_request_id is not None
-        and record.get("resume_request_id") == resume_request_id
-        and already_settled(engine, record, interrupt_id, value, resume_request_id)
-    ):
-        return True
-    if record is None:
-        detail = f"it has no interrupt {interrupt_id!r}"
-    else:
-        by = record.get("resolved_by") or "a continue_with"
-        how = (
-            f"cancelled ({record.get('cancelled_reason')})"
-            if record.get("status") == "cancelled"
-            else f"resolved by {by}"
-        )
-        detail = (
-            f"interrupt {interrupt_id!r} is not waiting: it was {how} at seq "
-            f"{record.get('resolved_seq')}"
-        )
-    raise ExecutionClosedError(
-        engine.id, view.status, f"continue_with({interrupt_id!r})", detail
-    )
-
-
-async def _continue(
-    engine: ExecutionEngine,
-    interrupt_id: str,
-    json_value: Any,
-    resume_request_id: str | None,
-) -> dict[str, Any]:
-    for _ in range(5):
-        # Checked on every pass: another process may have closed it meanwhile.
-        if _closed_retry(engine, interrupt_id, json_value, resume_request_id):
-            return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
-        record = engine.view.interrupts.get(interrupt_id)
-        if already_settled(engine, record, interrupt_id, json_value, resume_request_id):
-            return copy_json(record)  # type: ignore[no-any-return]
-        assert record is not None
-        schema = record.get("response_payload_schema")
-        if schema is not None:
-            problem = validation_error(json_value, schema)
-            if problem:
-                raise ResumeValueError(
-                    f"execution {engine.id!r}: continue_with({interrupt_id!r}) value does "
-                    f"not match response_payload_schema: {problem}; nothing was written"
-                )
-        if record.get("sub_flow"):
-            from orchestrator.runtime.sub_flows import continue_projected
-
-            await continue_projected(engine, record, json_value, resume_request_id)
-            return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
-        emits = _resume_signals(engine, record, json_value)
-        event = InterruptResolved(
-            interrupt_id=interrupt_id,
-            value=json_value,
-            resume_request_id=resume_request_id,
-            resolved_by=engine.owner,
-            emits=emits,
-        )
-        try:
-            await engine.record_confirmed(event, busy=any(s["targets"] for s in emits))
-        except ConcurrencyError:
-            # Someone else appended first (another process resolving it?): read
-            # the log again and decide on what it now says.
-            if not engine.refresh_from_log():
-                raise
-            continue
-        for signal in emits:
-            engine.spawn(signal)
-        for signal in emits:
-            if signal["targets"]:
-                await engine.wait_cascade(signal["cascade"])
-        await engine.durable()
-        return copy_json(engine.view.interrupts[interrupt_id])  # type: ignore[no-any-return]
-    raise InterruptError(
-        f"execution {engine.id!r}: continue_with({interrupt_id!r}) kept conflicting"
-    )
 
 
 def already_settled(
@@ -450,31 +326,3 @@ def resolve_by_emit(engine: ExecutionEngine, event: str, value: Any) -> None:
                     resolved_by=engine.owner,
                 )
             )
-
-
-async def settle_interrupts_for_close(
-    engine: ExecutionEngine, policy: str
-) -> str | None:
-    """Apply the close policy to waiting interrupts; return a forced status or None."""
-    if policy not in ("error", "cancel"):
-        raise ValueError(
-            f"pending_interrupts must be 'error' or 'cancel', got {policy!r}"
-        )
-    waiting = sorted(pending_interrupts(engine.view))
-    if not waiting:
-        return None
-    if policy == "error":
-        raise LifecycleError(
-            f"Can not close execution {engine.id!r} while pending interrupts are "
-            f"waiting: {waiting}. Resolve them with continue_with(...), or close with "
-            "pending_interrupts='cancel'."
-        )
-    if any(
-        f.get("status") in ("running", "waiting") for f in engine.view.frames.values()
-    ):
-        from orchestrator.runtime.sub_flows import cancel_children
-
-        await cancel_children(engine, "closed with pending_interrupts='cancel'")
-    for interrupt_id in sorted(pending_interrupts(engine.view)):
-        engine.record(InterruptCancelled(interrupt_id=interrupt_id, reason="closed"))
-    return ExecutionStatus.CANCELLED

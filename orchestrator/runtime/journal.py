@@ -25,8 +25,8 @@ from orchestrator.errors import (
     PayloadTooLargeError,
     StoreError,
 )
-from orchestrator.events.codec import encode
-from orchestrator.projection.projector import apply
+from orchestrator.events.execution import DefinitionChanged, SnapshotTaken
+from orchestrator.projection.projector import apply, fold
 from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
 
 if TYPE_CHECKING:
@@ -35,7 +35,10 @@ if TYPE_CHECKING:
     from orchestrator.events.base import Event
     from orchestrator.events.values import JsonValue
     from orchestrator.flow.definition import FlowDefinition
+    from orchestrator.log_mapper import LogMapper
     from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.tasks import TaskSet
+    from orchestrator.runtime.waiters import Waiters
     from orchestrator.store.base import EventStore
 
 __all__ = ["ExecutionJournal", "SnapshotSkippedWarning"]
@@ -68,7 +71,7 @@ class ExecutionJournal(abc.ABC):
     snapshot_every: int
     last_position: int
     _snapshot_seq: int
-    _max_event_bytes: int
+    mapper: LogMapper
     _buffer: list[NewEvent]
     _buffer_base: int
     _flush_handle: asyncio.Handle | None
@@ -80,9 +83,8 @@ class ExecutionJournal(abc.ABC):
     _replay_states: dict[int, dict[str, JsonValue]]
     _lease_timer: asyncio.TimerHandle | None
     _needs_resume: bool
-    _tasks: dict[str, asyncio.Task[None]]
-    _cascade_waiters: dict[str, list[asyncio.Future[None]]]
-    _idle_waiters: list[asyncio.Future[None]]
+    tasks: TaskSet
+    waiters: Waiters
 
     @abc.abstractmethod
     def bind(self) -> asyncio.AbstractEventLoop:
@@ -103,25 +105,16 @@ class ExecutionJournal(abc.ABC):
             # A straggler (a sync handler's thread outliving a cancel) must not
             # write after the close: the closed log is final.
             raise self._closed_error()
-        type_name, data = self._encode(event)
-        seq = self.view.last_seq + 1
         now = self.clock.now()
+        new_event = self.mapper.new_event(event, now, self.id)  # refuses non-JSON first
+        seq = self.view.last_seq + 1
         apply(self.view, event, seq, now)
-        self._buffer.append(NewEvent(type_name, data, now))
+        self._buffer.append(new_event)
         if flush and self._flush_handle is None and self.loop is not None:
             self._flush_handle = self.loop.call_soon(
                 self._auto_flush, context=_BARE_CONTEXT
             )
         return seq
-
-    def _encode(self, event: Event) -> tuple[str, bytes]:
-        """Encode ``event``, refusing one above the store's size cap."""
-        type_name, data = encode(event)
-        if len(data) > self._max_event_bytes:
-            raise PayloadTooLargeError(
-                self.id, type_name, len(data), self._max_event_bytes
-            )
-        return type_name, data
 
     def _auto_flush(self) -> None:
         """The flush that ``record`` schedules: one append of this execution in flight.
@@ -201,10 +194,13 @@ class ExecutionJournal(abc.ABC):
             or self.view.last_seq - self._snapshot_seq < every
         ):
             return None
-        from orchestrator.events.execution import SnapshotTaken
-
+        now = self.clock.now()
         try:
-            type_name, data = encode(SnapshotTaken(view=self.view.to_json()))
+            new_event = self.mapper.new_event(
+                SnapshotTaken(view=self.view.to_json()), now, self.id
+            )
+        except PayloadTooLargeError:
+            return None  # too big to snapshot; folding from the start still works
         except PayloadError as error:
             # A snapshot is an optimisation: one that cannot be encoded must never
             # hold back the real events. Try again only after another batch of them.
@@ -217,12 +213,9 @@ class ExecutionJournal(abc.ABC):
                 stacklevel=2,
             )
             return None
-        if len(data) > self._max_event_bytes:
-            return None  # too big to snapshot; folding from the start still works
-        now = self.clock.now()
         self.view.last_seq += 1
         self.view.updated_at = now
-        self._buffer.append(NewEvent(type_name, data, now))
+        self._buffer.append(new_event)
         self._snapshot_seq = self.view.last_seq
         return len(self._buffer) - 1
 
@@ -231,19 +224,25 @@ class ExecutionJournal(abc.ABC):
         self._written_status = self.view.status
         self._needs_resume = bool(self.view.runs) and self.loop is None
         current = self.definition.fingerprint
-        if allow_definition_change and self.view.fingerprint != current:
-            from orchestrator.events.execution import DefinitionChanged
-
-            if self.view.lifecycle != "closed":
-                self.record(
-                    DefinitionChanged(previous=self.view.fingerprint, current=current),
-                    flush=False,
-                )
+        if (
+            allow_definition_change
+            and self.view.fingerprint != current
+            and self.view.lifecycle != "closed"
+        ):
+            self.record(
+                DefinitionChanged(previous=self.view.fingerprint, current=current),
+                flush=False,
+            )
 
     def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
-        request = AppendRequest(self.id, events, self._buffer_base, meta, self.owner)
-        lease = self._lease_for(bool(self.view.runs))
-        return request if lease is None else request._replace(lease_ttl=lease)
+        return self.mapper.request(
+            self.id,
+            events,
+            expected_seq=self._buffer_base,
+            meta=meta,
+            owner=self.owner,
+            lease_ttl=self._lease_for(bool(self.view.runs)),
+        )
 
     def _lease_for(self, busy: bool) -> float | None:
         """The lease_ttl this append should carry (None: leave the lease alone).
@@ -309,23 +308,25 @@ class ExecutionJournal(abc.ABC):
         While this process is itself running chunks of the execution, it holds
         the lease (others are fenced), so the ordinary pipelined path is used.
         """
-        if self._tasks:
+        if self.tasks:
             self.record(event)
             return
         await self.durable()
-        type_name, data = self._encode(event)
         now = self.clock.now()
-        request = AppendRequest(
-            self.id,
-            [NewEvent(type_name, data, now)],
-            self._buffer_base,
-            self.stream_meta,
-            self.owner,
-        )
+        new_event = self.mapper.new_event(event, now, self.id)
+        lease_ttl = None
         if self.owner is not None and self.lease_ttl is not None:
             # Always explicit here: the decision must take (or free) the lease.
-            request = request._replace(lease_ttl=self.lease_ttl if busy else 0.0)
+            lease_ttl = self.lease_ttl if busy else 0.0
             self.lease_renewed_at = now if busy else None
+        request = self.mapper.request(
+            self.id,
+            [new_event],
+            expected_seq=self._buffer_base,
+            meta=self.stream_meta,
+            owner=self.owner,
+            lease_ttl=lease_ttl,
+        )
         (result,) = await self.store.submit([request])
         seq = self.view.last_seq + 1
         apply(self.view, event, seq, now)
@@ -336,10 +337,8 @@ class ExecutionJournal(abc.ABC):
 
     def refresh_from_log(self) -> bool:
         """Re-fold the view from the log when nothing of this process is in flight."""
-        if self._tasks or self._buffer:
+        if self.tasks or self._buffer:
             return False
-        from orchestrator.projection.projector import fold
-
         view = fold(self.id, self.store.read_stream(self.id))
         self.view = view
         self._buffer_base = view.last_seq
@@ -394,13 +393,7 @@ class ExecutionJournal(abc.ABC):
             self.stop_lease_timer()
         # Idle waiters too: the refused runs stay pending, so idleness (what
         # close() waits for) would otherwise never come.
-        waiters = [w for ws in self._cascade_waiters.values() for w in ws]
-        waiters += self._idle_waiters
-        self._cascade_waiters.clear()
-        self._idle_waiters = []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_exception(self._store_failure())
+        self.waiters.fail_all(self._store_failure)
 
     def _store_failure(self) -> OrchestratorError:
         error = self._store_error
@@ -442,8 +435,6 @@ class ExecutionJournal(abc.ABC):
         """The execution state just before ``seq`` (for re-executed runs' reads)."""
         state = self._replay_states.get(seq)
         if state is None:
-            from orchestrator.projection.projector import fold
-
             view = fold(self.id, self.store.read_stream(self.id, 1, seq - 1))
             state = view.state
             self._replay_states[seq] = state

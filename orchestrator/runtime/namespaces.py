@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
+__all__ = ["DataLayers", "FlowStateNamespace", "StateNamespace"]
 
-__all__ = ["FlowStateNamespace", "StateNamespace"]
+
+class DataLayers(Protocol):
+    """The runtime-data calls the namespaces spell differently (TriggerFlowRuntimeData)."""
+
+    def get_state(self, key: str | None = None, default: Any = None) -> Any: ...  # noqa: D102
+    def set_state(self, key: str, value: Any, *, emit: bool = True) -> None: ...  # noqa: D102
+    def append_state(self, key: str, value: Any, *, emit: bool = True) -> None: ...  # noqa: D102
+    def del_state(self, key: str, *, emit: bool = True) -> None: ...  # noqa: D102
+    async def async_set_state(  # noqa: D102
+        self, key: str, value: Any, *, emit: bool = True
+    ) -> None: ...
+    async def async_append_state(  # noqa: D102
+        self, key: str, value: Any, *, emit: bool = True
+    ) -> None: ...
+    async def async_del_state(self, key: str, *, emit: bool = True) -> None: ...  # noqa: D102
+    def get_flow_data(  # noqa: D102
+        self, key: str | None = None, default: Any = None, *, no_warning: bool = False
+    ) -> Any: ...
+    def set_flow_data(  # noqa: D102
+        self, key: str, value: Any, *, emit: bool = True, no_warning: bool = False
+    ) -> None: ...
+    def append_flow_data(  # noqa: D102
+        self, key: str, value: Any, *, emit: bool = True, no_warning: bool = False
+    ) -> None: ...
+    def del_flow_data(  # noqa: D102
+        self, key: str, *, emit: bool = True, no_warning: bool = False
+    ) -> None: ...
+    async def async_set_flow_data(  # noqa: D102
+        self, key: str, value: Any, *, emit: bool = True, no_warning: bool = False
+    ) -> None: ...
+    async def async_append_flow_data(  # noqa: D102
+        self, key: str, value: Any, *, emit: bool = True, no_warning: bool = False
+    ) -> None: ...
+    async def async_del_flow_data(  # noqa: D102
+        self, key: str, *, emit: bool = True, no_warning: bool = False
+    ) -> None: ...
 
 
 class StateNamespace:
@@ -17,7 +52,7 @@ class StateNamespace:
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: TriggerFlowRuntimeData) -> None:
+    def __init__(self, data: DataLayers) -> None:
         self._data = data
 
     def get(self, key: str | None = None, default: Any = None) -> Any:
@@ -90,7 +125,7 @@ class FlowStateNamespace:
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: TriggerFlowRuntimeData) -> None:
+    def __init__(self, data: DataLayers) -> None:
         self._data = data
 
     def get(

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import MissingResourceError
 from orchestrator.events.execution import ExecutionClosed
 from orchestrator.projection.execution import ExecutionStatus, LifecycleState
-from orchestrator.runtime.engine import ExecutionEngine
-from orchestrator.runtime.execution import TriggerFlowExecution
+from orchestrator.runtime.assembly import handle_of, open_engine
 from orchestrator.runtime.interrupts import pending_interrupts
-from orchestrator.runtime.owner import owner_is_dead, process_owner
+from orchestrator.runtime.leases import claim, held_elsewhere
+from orchestrator.runtime.lifecycle import finish_cancel, resume
+from orchestrator.runtime.owner import process_owner
 from orchestrator.runtime.rebuild import check_definition, read_view
 from orchestrator.runtime.recovery_report import (
     RecoveryOutcome,
@@ -30,15 +31,11 @@ from orchestrator.runtime.resources import RuntimeResources
 
 if TYPE_CHECKING:
     from orchestrator.projection.execution import ExecutionView
-    from orchestrator.runtime.host import FlowHost
+    from orchestrator.runtime.engine import EngineHost, ExecutionEngine
+    from orchestrator.runtime.execution import TriggerFlowExecution
     from orchestrator.store.base import StreamInfo
 
-__all__ = [
-    "claim",
-    "held_elsewhere",
-    "recover_executions",
-    "RECOVERABLE_STATUSES",
-]
+__all__ = ["RECOVERABLE_STATUSES", "recover_executions"]
 
 RECOVERABLE_STATUSES = (
     ExecutionStatus.CREATED,
@@ -48,32 +45,8 @@ RECOVERABLE_STATUSES = (
 )
 
 
-def held_elsewhere(info: StreamInfo, owner: str, now: float) -> bool:
-    """True while another live process holds the execution's lease."""
-    if info.owner is None or info.owner == owner:
-        return False
-    if info.lease_until is None or info.lease_until <= now:
-        return False
-    return not owner_is_dead(info.owner)
-
-
-def claim(store: Any, info: StreamInfo, owner: str, ttl: float) -> bool:
-    """Take the lease of an execution (stealing it from a provably dead owner)."""
-    steal = (
-        info.owner
-        if info.owner and info.owner != owner and owner_is_dead(info.owner)
-        else None
-    )
-    if steal is not None:
-        try:
-            return bool(store.claim(info.stream_id, owner, ttl, steal_from=steal))
-        except TypeError:  # a backend without lease stealing: wait for expiry
-            pass
-    return bool(store.claim(info.stream_id, owner, ttl))
-
-
 async def recover_executions(
-    flow: FlowHost,
+    flow: EngineHost,
     *,
     runtime_resources: dict[str, Any] | None = None,
     allow_definition_change: bool = False,
@@ -155,7 +128,7 @@ def _recovered(handle: TriggerFlowExecution, reason: str, action: str) -> _Resul
 
 
 def _resume(
-    flow: FlowHost,
+    flow: EngineHost,
     info: StreamInfo,
     owner: str,
     live: dict[str, ExecutionEngine],
@@ -166,7 +139,7 @@ def _resume(
     store = flow.store
     engine = live.get(info.stream_id)
     if engine is not None:
-        return _recovered(engine.handle, "already live in this process", _RUNS_ON)
+        return _recovered(handle_of(engine), "already live in this process", _RUNS_ON)
     if held_elsewhere(info, owner, flow.clock.now()):
         return _held(info, "another live process runs it")
     view, info = read_view(store, info.stream_id)
@@ -206,9 +179,7 @@ def _resume(
             store.release(info.stream_id, owner)
         raise
     engine.lease_renewed_at = claimed_at
-    engine.resume_pending()
-    engine.reconcile()
-    engine.drive_to_close()
+    resume(engine)
     if view.runs:
         return _recovered(
             handle, f"resumed {len(view.runs)} pending chunk run(s)", _RUNS_ON
@@ -230,7 +201,7 @@ def _resume(
 
 
 async def _finish_cancellation(
-    flow: FlowHost,
+    flow: EngineHost,
     info: StreamInfo,
     owner: str,
     live: dict[str, ExecutionEngine],
@@ -260,11 +231,11 @@ async def _finish_cancellation(
             store.release(info.stream_id, owner)
             return None
         # No definition check: finishing a cancel runs no chunk, old or new.
-        _, handle = _adopt(flow, view, owner, runtime_resources, False)
+        engine, handle = _adopt(flow, view, owner, runtime_resources, False)
     except BaseException:
         store.release(info.stream_id, owner)
         raise
-    await handle._finish_cancel(view.close_reason or "cancelled")
+    await finish_cancel(engine, view.close_reason or "cancelled")
     return _recovered(
         handle,
         "finished a cancellation a crash had cut short (closed cancelled)",
@@ -273,7 +244,7 @@ async def _finish_cancellation(
 
 
 def _check_resources(
-    flow: FlowHost, view: ExecutionView, runtime_resources: dict[str, Any] | None
+    flow: EngineHost, view: ExecutionView, runtime_resources: dict[str, Any] | None
 ) -> None:
     available = RuntimeResources(flow.flow_resources, runtime_resources)
     missing = available.missing(sorted(view.resource_keys))
@@ -282,7 +253,7 @@ def _check_resources(
 
 
 def _adopt(
-    flow: FlowHost,
+    flow: EngineHost,
     view: ExecutionView,
     owner: str,
     runtime_resources: dict[str, Any] | None,
@@ -290,11 +261,14 @@ def _adopt(
 ) -> tuple[ExecutionEngine, TriggerFlowExecution]:
     """A live engine and handle for a folded execution this process now runs."""
     resources = RuntimeResources(flow.flow_resources, runtime_resources)
-    engine = ExecutionEngine(
-        flow, view, resources, owner=owner, lease_ttl=flow.lease_ttl
+    engine = open_engine(
+        flow,
+        view,
+        resources,
+        owner=owner,
+        lease_ttl=flow.lease_ttl,
+        rebuilt=True,
+        allow_definition_change=allow_definition_change,
     )
-    engine.after_rebuild(allow_definition_change)
-    flow.register_engine(engine)
-    handle = TriggerFlowExecution(engine)
     engine.bind()
-    return engine, handle
+    return engine, handle_of(engine)

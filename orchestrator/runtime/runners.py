@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from orchestrator.errors import FlowDefinitionError, PayloadError
-from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
-from orchestrator.events.state import StateSet
+from orchestrator.events.chunk import ChunkStarted
 from orchestrator.events.step import ChunkRetrying
 from orchestrator.events.values import JsonValue, to_json_value
 from orchestrator.flow.operators import Operator, OperatorKind
@@ -27,11 +26,26 @@ from orchestrator.runtime.attempts import (
     stray_cancellation,
     with_timeout,
 )
-from orchestrator.runtime.engine import error_record, join_scope, layers_key
+from orchestrator.runtime.joins import (
+    complete,
+    emit_from,
+    pass_through,
+    run_batch_collect,
+    run_batch_fanout,
+    run_collect_branch,
+    run_for_each_collect,
+    run_for_each_split,
+    run_gate,
+    run_match_collect,
+    run_result_sink,
+)
+from orchestrator.runtime.records import error_record
+from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
 from orchestrator.runtime.steps import CURRENT_DATA
+from orchestrator.runtime.sub_flows import run_sub_flow
 
 if TYPE_CHECKING:
-    from orchestrator.events.records import JoinUpdate, LayerMark, SignalRecord
+    from orchestrator.events.records import SignalRecord
     from orchestrator.projection.execution import RunRecord
     from orchestrator.runtime.engine import ExecutionEngine
 
@@ -80,50 +94,12 @@ async def run_operator(engine: ExecutionEngine, run: RunRecord) -> None:
             engine.fail_run(run, error)
 
 
-def _scoped(
-    signal: SignalRecord, layers: list[LayerMark] | None = None
-) -> dict[str, Any]:
-    return {
-        "layers": signal["layers"] if layers is None else layers,
-        "cascade": signal["cascade"],
-        "origin": signal.get("origin"),
-    }
-
-
-def _complete(
-    engine: ExecutionEngine,
-    run: RunRecord,
-    emits: list[SignalRecord],
-    join: JoinUpdate | None = None,
-) -> None:
-    engine.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=emits, join=join))
-
-
-def _emit(
-    engine: ExecutionEngine,
-    run: RunRecord,
-    index: int | str,
-    event: str,
-    value: JsonValue,
-    signal: SignalRecord,
-    layers: list[LayerMark] | None = None,
-) -> SignalRecord:
-    return engine.signal(
-        engine.op_signal_id(run.run_id, f"o{index}"),
-        event,
-        value,
-        **_scoped(signal, layers),
-    )
-
-
 # -- chunk ---------------------------------------------------------------------------
 
 
 async def _run_chunk(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
-
     policy = RetryPolicy.coerce(op.options.get("retry"))
     timeout = op.options.get("timeout")
     handler = engine.definition.chunk_handlers[op.handler or ""]
@@ -142,7 +118,7 @@ async def _run_chunk(
             await engine.durable()
         data = TriggerFlowRuntimeData(engine, run, signal, op)
         token = CURRENT_DATA.set(data)
-        held = engine.permits_for(signal)
+        held = engine.tasks.permits_for(signal)
         acquired: list[asyncio.Semaphore] = []
         result: Any = None
         try:
@@ -217,181 +193,10 @@ async def _run_chunk(
         assert op.continuation is not None
         # An earlier attempt's pause is stale once a retry returns a value.
         data.cancel_run_interrupts(f"chunk {op.name!r} completed on a later attempt")
-        _complete(engine, run, [_emit(engine, run, 0, op.continuation, value, signal)])
-        return
-
-
-# -- when ----------------------------------------------------------------------------
-
-
-async def _run_gate(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    mode = op.options["mode"]
-    assert op.continuation is not None
-    value = signal["value"]
-    if mode == "simple_or":
-        _complete(engine, run, [_emit(engine, run, 0, op.continuation, value, signal)])
-        return
-    if mode == "or":
-        payload: JsonValue = [signal["type"], signal["event"], value]
-        _complete(
-            engine, run, [_emit(engine, run, 0, op.continuation, payload, signal)]
+        complete(
+            engine, run, [emit_from(engine, run, 0, op.continuation, value, signal)]
         )
         return
-    scope = join_scope(signal)
-    key = f"{signal['type']}:{signal['event']}"
-    arrived = dict(engine.view.joins.get(op.id, {}).get(scope, {}))
-    arrived[key] = value
-    expected = [f"{t}:{e}" for t, e in op.listen]
-    if not all(k in arrived for k in expected):
-        join: JoinUpdate = {
-            "op": op.id,
-            "scope": scope,
-            "key": key,
-            "value": value,
-            "clear": False,
-        }
-        _complete(engine, run, [], join)
-        return
-    grouped: dict[str, JsonValue] = {}
-    for trigger_type, event in op.listen:
-        bucket = grouped.setdefault(trigger_type, {})
-        assert isinstance(bucket, dict)
-        bucket[event] = arrived[f"{trigger_type}:{event}"]
-    join = {"op": op.id, "scope": scope, "key": key, "value": None, "clear": True}
-    _complete(
-        engine, run, [_emit(engine, run, 0, op.continuation, grouped, signal)], join
-    )
-
-
-# -- batch ---------------------------------------------------------------------------
-
-
-async def _run_batch_fanout(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    names: list[str] = op.options["branches"]
-    cap = op.options.get("concurrency")
-    emits = []
-    for index, event in enumerate(op.emits[: len(names)]):
-        mark: LayerMark = [run.run_id, index, len(names), cap or 0]
-        emits.append(
-            _emit(
-                engine,
-                run,
-                index,
-                event,
-                signal["value"],
-                signal,
-                [*signal["layers"], mark],
-            )
-        )
-    _complete(engine, run, emits)
-
-
-async def _run_batch_collect(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    branches: dict[str, str] = op.options["branches"]
-    name = branches[signal["event"]]
-    _collect_layer(
-        engine,
-        op,
-        run,
-        signal,
-        name,
-        lambda arrived, count: {
-            n: arrived[n] for n in branches.values() if n in arrived
-        },
-    )
-
-
-# -- for_each ------------------------------------------------------------------------
-
-
-async def _run_for_each_split(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    value = signal["value"]
-    items = value if isinstance(value, list) else [value]
-    send, end = op.emits[0], op.emits[1]
-    if not items:
-        _complete(engine, run, [_emit(engine, run, 0, end, [], signal)])
-        return
-    cap = op.options.get("concurrency") or 0
-    emits = [
-        _emit(
-            engine,
-            run,
-            index,
-            send,
-            item,
-            signal,
-            [*signal["layers"], [run.run_id, index, len(items), cap]],
-        )
-        for index, item in enumerate(items)
-    ]
-    _complete(engine, run, emits)
-
-
-async def _run_for_each_collect(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    index = str(signal["layers"][-1][1]) if signal["layers"] else "0"
-    _collect_layer(
-        engine,
-        op,
-        run,
-        signal,
-        index,
-        lambda arrived, count: [arrived[str(i)] for i in range(count)],
-    )
-
-
-def _collect_layer(
-    engine: ExecutionEngine,
-    op: Operator,
-    run: RunRecord,
-    signal: SignalRecord,
-    key: str,
-    build: Callable[[dict[str, JsonValue], int], JsonValue],
-) -> None:
-    """Join the branches of the fan-out whose mark tops the signal's layers."""
-    assert op.continuation is not None
-    layers = signal["layers"]
-    if not layers:
-        # Reached without a fan-out (e.g. wired by hand): pass through.
-        _complete(
-            engine,
-            run,
-            [_emit(engine, run, 0, op.continuation, signal["value"], signal)],
-        )
-        return
-    mark = layers[-1]
-    outer = layers[:-1]
-    group, count = str(mark[0]), int(mark[2])
-    scope = f"{layers_key(outer)}|{group}"
-    arrived = dict(engine.view.joins.get(op.id, {}).get(scope, {}))
-    arrived[key] = signal["value"]
-    if len(arrived) < count:
-        join: JoinUpdate = {
-            "op": op.id,
-            "scope": scope,
-            "key": key,
-            "value": signal["value"],
-            "clear": False,
-        }
-        _complete(engine, run, [], join)
-        return
-    join = {"op": op.id, "scope": scope, "key": key, "value": None, "clear": True}
-    value = build(arrived, count)
-    _complete(
-        engine,
-        run,
-        [_emit(engine, run, 0, op.continuation, value, signal, outer)],
-        join,
-    )
 
 
 # -- match ---------------------------------------------------------------------------
@@ -400,8 +205,6 @@ def _collect_layer(
 async def _run_match_route(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    from orchestrator.runtime.runtime_data import TriggerFlowRuntimeData
-
     data = TriggerFlowRuntimeData(engine, run, signal, op)
     hits: list[str] = []
     for case in op.options["cases"]:
@@ -413,14 +216,10 @@ async def _run_match_route(
         hits = [op.options["else_event"]]
     assert op.continuation is not None
     if not hits:
-        _complete(
-            engine,
-            run,
-            [_emit(engine, run, 0, op.continuation, signal["value"], signal)],
-        )
+        pass_through(engine, op, run, signal)
         return
     emits = [
-        _emit(
+        emit_from(
             engine,
             run,
             index,
@@ -431,7 +230,7 @@ async def _run_match_route(
         )
         for index, event in enumerate(hits)
     ]
-    _complete(engine, run, emits)
+    complete(engine, run, emits)
 
 
 async def _case_hits(
@@ -463,82 +262,9 @@ async def _case_hits(
     return judgement is True
 
 
-async def _run_match_collect(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    index = str(signal["layers"][-1][1]) if signal["layers"] else "0"
-    if op.options.get("mode") == "hit_all":
-        _collect_layer(
-            engine,
-            op,
-            run,
-            signal,
-            index,
-            lambda arrived, count: [arrived[str(i)] for i in range(count)],
-        )
-    else:
-        _collect_layer(
-            engine, op, run, signal, index, lambda arrived, count: arrived[index]
-        )
-
-
-# -- collect and end -----------------------------------------------------------------
-
-
-async def _run_collect_branch(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    name = op.options["collect"]
-    branch = op.options["branch_id"]
-    branches = [
-        other.options["branch_id"]
-        for other in engine.definition.operators.values()
-        if other.kind == OperatorKind.COLLECT_BRANCH
-        and other.options.get("collect") == name
-    ]
-    join_id = f"Collect-{name}"
-    scope = join_scope(signal)
-    arrived = dict(engine.view.joins.get(join_id, {}).get(scope, {}))
-    arrived[branch] = signal["value"]
-    assert op.continuation is not None
-    if not all(b in arrived for b in branches):
-        join: JoinUpdate = {
-            "op": join_id,
-            "scope": scope,
-            "key": branch,
-            "value": signal["value"],
-            "clear": False,
-        }
-        _complete(engine, run, [], join)
-        return
-    keep = op.options.get("mode") == "filled_and_update"
-    join = {
-        "op": join_id,
-        "scope": scope,
-        "key": branch,
-        "value": signal["value"],
-        "clear": not keep,
-    }
-    payload: JsonValue = {b: arrived[b] for b in branches}
-    _complete(
-        engine, run, [_emit(engine, run, 0, op.continuation, payload, signal)], join
-    )
-
-
-async def _run_result_sink(
-    engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
-) -> None:
-    engine.record(
-        StateSet(key="$final_result", value=signal["value"], run_id=run.run_id, op=0)
-    )
-    _complete(engine, run, [])
-
-
 async def _run_sub_flow(
     engine: ExecutionEngine, op: Operator, run: RunRecord, signal: SignalRecord
 ) -> None:
-    from orchestrator.runtime.sub_flows import run_sub_flow
-
     await run_sub_flow(engine, op, run, signal)
 
 
@@ -546,14 +272,14 @@ _RUNNERS: dict[
     str, Callable[[ExecutionEngine, Operator, RunRecord, SignalRecord], Awaitable[None]]
 ] = {
     OperatorKind.CHUNK: _run_chunk,
-    OperatorKind.SIGNAL_GATE: _run_gate,
-    OperatorKind.BATCH_FANOUT: _run_batch_fanout,
-    OperatorKind.BATCH_COLLECT: _run_batch_collect,
-    OperatorKind.FOR_EACH_SPLIT: _run_for_each_split,
-    OperatorKind.FOR_EACH_COLLECT: _run_for_each_collect,
+    OperatorKind.SIGNAL_GATE: run_gate,
+    OperatorKind.BATCH_FANOUT: run_batch_fanout,
+    OperatorKind.BATCH_COLLECT: run_batch_collect,
+    OperatorKind.FOR_EACH_SPLIT: run_for_each_split,
+    OperatorKind.FOR_EACH_COLLECT: run_for_each_collect,
     OperatorKind.MATCH_ROUTE: _run_match_route,
-    OperatorKind.MATCH_COLLECT: _run_match_collect,
-    OperatorKind.COLLECT_BRANCH: _run_collect_branch,
-    OperatorKind.RESULT_SINK: _run_result_sink,
+    OperatorKind.MATCH_COLLECT: run_match_collect,
+    OperatorKind.COLLECT_BRANCH: run_collect_branch,
+    OperatorKind.RESULT_SINK: run_result_sink,
     OperatorKind.SUB_FLOW: _run_sub_flow,
 }

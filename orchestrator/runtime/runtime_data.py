@@ -26,6 +26,7 @@ from orchestrator.runtime.emits import EmitMixin
 from orchestrator.runtime.namespaces import FlowStateNamespace, StateNamespace
 from orchestrator.runtime.operations import RunOperations
 from orchestrator.runtime.pausing import PauseMixin
+from orchestrator.runtime.records import mark_group, mark_index, op_signal_id
 from orchestrator.runtime.steps import StepMixin
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from orchestrator.flow.operators import Operator
     from orchestrator.projection.execution import RunRecord
     from orchestrator.runtime.engine import ExecutionEngine
+    from orchestrator.runtime.records import WriteAction
 
 __all__ = ["TriggerFlowEventData", "TriggerFlowRuntimeData"]
 
@@ -147,7 +149,9 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
     def layer_mark(self) -> str | None:
         """The innermost fan-out mark (``group:index``), or None outside fan-outs."""
         layers = self._signal["layers"]
-        return f"{layers[-1][0]}:{layers[-1][1]}" if layers else None
+        if not layers:
+            return None
+        return f"{mark_group(layers[-1])}:{mark_index(layers[-1])}"
 
     @property
     def upper_layer_mark(self) -> str | None:
@@ -190,50 +194,53 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
 
     def set_state(self, key: str, value: Any, *, emit: bool = True) -> None:
         """``state[key] = value``; with ``emit`` a ``runtime_data`` signal goes out."""
-        self._ops.call(self._write_state, "state.set", key, value, emit)
+        self._ops.call(self._write_state, "set", key, value, emit)
 
     def append_state(self, key: str, value: Any, *, emit: bool = True) -> None:
         """Append to the list at ``key`` (a missing key gives ``[value]``)."""
-        self._ops.call(self._write_state, "state.append", key, value, emit)
+        self._ops.call(self._write_state, "append", key, value, emit)
 
     def del_state(self, key: str, *, emit: bool = True) -> None:
         """Delete ``key`` from the state."""
-        self._ops.call(self._write_state, "state.delete", key, None, emit)
+        self._ops.call(self._write_state, "delete", key, None, emit)
 
     async def async_set_state(self, key: str, value: Any, *, emit: bool = True) -> None:
         """``set_state`` that also awaits the handlers its signal triggers."""
-        await self._await_signal(self._write_state("state.set", key, value, emit))
+        await self._await_signal(self._write_state("set", key, value, emit))
 
     async def async_append_state(
         self, key: str, value: Any, *, emit: bool = True
     ) -> None:
         """``append_state`` that awaits its handlers."""
-        await self._await_signal(self._write_state("state.append", key, value, emit))
+        await self._await_signal(self._write_state("append", key, value, emit))
 
     async def async_del_state(self, key: str, *, emit: bool = True) -> None:
         """``del_state`` that awaits its handlers."""
-        await self._await_signal(self._write_state("state.delete", key, None, emit))
+        await self._await_signal(self._write_state("delete", key, None, emit))
 
-    def _write_state(self, kind: str, key: str, value: Any, emit: bool) -> str | None:
+    def _write_state(
+        self, action: WriteAction, key: str, value: Any, emit: bool
+    ) -> str | None:
         key = _check_key(key)
+        kind = f"state.{action}"  # the recorded operation kind
         json_value = (
             None
-            if kind == "state.delete"
+            if action == "delete"
             else to_json_value(
                 value,
                 f"{kind}({key!r})",
-                depth=write_depth(key, kind == "state.append"),
+                depth=write_depth(key, action == "append"),
             )
         )
         index, recorded = self._ops.next(kind, key)
         run_id = self._ops.run.run_id
         if recorded is not None:
             return None
-        if kind == "state.set":
+        if action == "set":
             self._engine.record(
                 StateSet(key=key, value=json_value, run_id=run_id, op=index)
             )
-        elif kind == "state.append":
+        elif action == "append":
             self._engine.record(
                 StateAppended(key=key, value=json_value, run_id=run_id, op=index)
             )
@@ -242,7 +249,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         if not emit or not self._engine.definition.targets("runtime_data", key):
             return None
         current = get_path(self._engine.view.state, key, None)
-        signal_id = self._engine.op_signal_id(run_id, f"{index}:rd")
+        signal_id = op_signal_id(run_id, f"{index}:rd")
         signal = self._engine.signal(
             signal_id,
             key,
@@ -353,7 +360,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         )
 
     def _write_flow_data(
-        self, action: str, key: str, value: Any, emit: bool, no_warning: bool
+        self, action: WriteAction, key: str, value: Any, emit: bool, no_warning: bool
     ) -> str | None:
         key = _check_key(key)
         service = self._engine.flow_data

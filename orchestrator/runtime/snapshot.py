@@ -9,6 +9,7 @@ the saved view is imported as a new stream with the same id.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
@@ -16,12 +17,12 @@ from orchestrator.errors import (
     LifecycleError,
     MissingResourceError,
 )
-from orchestrator.events.codec import encode
 from orchestrator.events.execution import ExecutionCreated, SnapshotTaken
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.paths import copy_json
 from orchestrator.projection.projector import apply
-from orchestrator.runtime.engine import ExecutionEngine
+from orchestrator.runtime.interrupts import pending_interrupts
 from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.rebuild import rebuild_view
 from orchestrator.runtime.resources import RuntimeResources
@@ -31,10 +32,10 @@ from orchestrator.runtime.snapshot_contract import (
     SavedExecution,
     check_saved,
 )
-from orchestrator.store.base import AppendRequest, NewEvent
+from orchestrator.store.base import StreamMeta
 
 if TYPE_CHECKING:
-    from orchestrator.runtime.execution import TriggerFlowExecution
+    from orchestrator.runtime.engine import ExecutionEngine
 
 __all__ = [
     "SNAPSHOT_KIND",
@@ -51,8 +52,6 @@ def save_execution(
     if not already_durable:
         _wait_durable(engine)
     view = engine.view
-    from orchestrator.runtime.interrupts import pending_interrupts
-
     return {
         "kind": SNAPSHOT_KIND,
         "schema_version": SNAPSHOT_SCHEMA_VERSION,
@@ -103,20 +102,17 @@ def _wait_durable(engine: ExecutionEngine) -> None:
 
 
 def _thread_id() -> int:
-    import threading
-
     return threading.get_ident()
 
 
 def load_execution(
-    handle: TriggerFlowExecution,
+    fresh: ExecutionEngine,
     saved: dict[str, Any] | str,
     *,
     runtime_resources: dict[str, Any] | None,
     allow_definition_change: bool,
-) -> None:
-    """Rebind ``handle`` to the saved execution."""
-    fresh = handle._engine
+) -> ExecutionEngine:
+    """The engine of the saved execution, for a fresh handle (``fresh``'s) to bind to."""
     host = fresh.host
     # The whole document first: a refused load writes nothing and leaves the
     # fresh handle as it was.
@@ -159,8 +155,7 @@ def load_execution(
             execution_id, live.view, RuntimeResources(host.flow_resources, injected)
         )
         live.resources.replace_local(injected)
-        handle._rebind(live)
-        return
+        return live
     if in_store:
         view = rebuild_view(
             host, execution_id, allow_definition_change=allow_definition_change
@@ -173,14 +168,13 @@ def load_execution(
     missing = resources.missing(sorted(view.resource_keys))
     if missing:
         raise MissingResourceError(execution_id, missing, list(resources.keys()))
-    engine = ExecutionEngine(
-        host, view, RuntimeResources(host.flow_resources, dict(resources.items()))
+    return fresh.driver.open_engine(
+        host,
+        view,
+        RuntimeResources(host.flow_resources, dict(resources.items())),
+        rebuilt=True,
+        allow_definition_change=allow_definition_change,
     )
-    engine.after_rebuild(allow_definition_change)
-    register = getattr(host, "register_engine", None)
-    if register is not None:
-        register(engine)
-    handle._rebind(engine)
 
 
 def _check_resources(
@@ -209,20 +203,14 @@ def _import(store: Any, record: SavedExecution, now: float) -> ExecutionView:
     apply(view, created, 1, now)
     snapshot = SnapshotTaken(view=source.to_json())
     apply(view, snapshot, 2, now)
-    events = [NewEvent(*encode(created), now), NewEvent(*encode(snapshot), now)]
     meta_kind = "child" if source.kind == "child" else "execution"
-    from orchestrator.store.base import StreamMeta
-
-    store.append_blocking(
-        [
-            AppendRequest(
-                execution_id,
-                events,
-                0,
-                StreamMeta(meta_kind, source.flow_name, None, view.status),
-                None,
-                1,
-            )
-        ]
+    request = LogMapper().to_append(
+        execution_id,
+        [created, snapshot],
+        now,
+        expected_seq=0,
+        meta=StreamMeta(meta_kind, source.flow_name, None, view.status),
+        snapshot_index=1,
     )
+    store.append_blocking([request])
     return view

@@ -25,7 +25,7 @@ from orchestrator.errors import LifecycleError
 from orchestrator.events.step import StepCompleted, StepFailed, TimerFired, TimerStarted
 from orchestrator.events.values import to_json_value
 from orchestrator.projection.paths import copy_json
-from orchestrator.runtime.engine import error_record
+from orchestrator.runtime.records import error_record
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -14,10 +14,16 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from orchestrator.errors import ChunkError, PayloadError
+from orchestrator.errors import (
+    ChunkError,
+    InterruptNotWaitingError,
+    MissingResourceError,
+    PayloadError,
+)
 from orchestrator.events.chunk import ChunkCompleted, ChunkStarted
 from orchestrator.events.execution import ExecutionCreated
 from orchestrator.events.sub_flow import (
+    SubFlowCancelled,
     SubFlowCompleted,
     SubFlowStarted,
     SubFlowWaiting,
@@ -30,8 +36,9 @@ from orchestrator.projection.execution import (
     LifecycleState,
 )
 from orchestrator.projection.paths import MISSING, get_path, set_path, write_depth
+from orchestrator.runtime import lifecycle
 from orchestrator.runtime.child_host import ChildHost
-from orchestrator.runtime.engine import ExecutionEngine
+from orchestrator.runtime.interrupts import already_settled
 from orchestrator.runtime.operations import RunOperations
 from orchestrator.runtime.rebuild import read_view
 from orchestrator.runtime.resources import RuntimeResources
@@ -41,20 +48,18 @@ if TYPE_CHECKING:
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.operators import Operator
     from orchestrator.projection.execution import RunRecord
+    from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.store.base import AppendRequest
 
 __all__ = [
     "attach_child",
-    "cancel_children",
-    "cancel_open_child",
-    "cancel_sub_flow",
     "capture",
     "child_id_for",
-    "continue_projected",
+    "drive_child",
     "finish_frame",
-    "reconcile_frames",
+    "projections",
+    "refuse_settled",
     "run_sub_flow",
-    "sub_flow_executions",
 ]
 
 
@@ -95,8 +100,6 @@ def capture(
         p for p in (spec.get("resources") or {}).values() if p not in engine.resources
     ]
     if missing:
-        from orchestrator.errors import MissingResourceError
-
         raise MissingResourceError(engine.id, missing, list(engine.resources.keys()))
     # Each part is capped where the child keeps it (its input, its state root),
     # as set_state would cap it there, not by this dict's own wrapping.
@@ -121,13 +124,7 @@ def _new_child(
     host = ChildHost(parent, child_flow, child_id)
     child_flow.definition.validate()
     view = ExecutionView(child_id, kind="child")
-    engine = ExecutionEngine(
-        host,
-        view,
-        RuntimeResources(child_flow.flow_resources, resources),
-        owner=parent.owner,
-        lease_ttl=parent.lease_ttl,
-    )
+    engine = _open_child(parent, child_flow, host, view, resources, rebuilt=False)
     engine.record(
         ExecutionCreated(
             flow_name=child_flow.name,
@@ -147,12 +144,6 @@ def _new_child(
         host.flow_data.write_request(key, value, child_id)
         for key, value in (captured["flow_data"] or {}).items()
     ]
-    engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
-    host.register_engine(engine)
-    parent.children[child_id] = engine
-    from orchestrator.runtime.execution import TriggerFlowExecution
-
-    TriggerFlowExecution(engine)
     return engine, [*engine.take_requests(), *extra]
 
 
@@ -170,32 +161,39 @@ def attach_child(parent: ExecutionEngine, child_id: str) -> ExecutionEngine:
     resources = {
         k: parent.resources[p] for k, p in spec.items() if p in parent.resources
     }
-    engine = ExecutionEngine(
+    return _open_child(parent, child_flow, host, view, resources, rebuilt=True)
+
+
+def _open_child(
+    parent: ExecutionEngine,
+    child_flow: Any,
+    host: ChildHost,
+    view: ExecutionView,
+    resources: dict[str, Any],
+    *,
+    rebuilt: bool,
+) -> ExecutionEngine:
+    """A child's live engine: the parent's lease, its own stream (kind ``child``)."""
+    engine = parent.driver.open_engine(
         host,
         view,
         RuntimeResources(child_flow.flow_resources, resources),
         owner=parent.owner,
         lease_ttl=parent.lease_ttl,
+        rebuilt=rebuilt,
     )
     engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
-    engine.after_rebuild(False)
-    host.register_engine(engine)
-    parent.children[child_id] = engine
-    from orchestrator.runtime.execution import TriggerFlowExecution
-
-    TriggerFlowExecution(engine)
+    parent.children[view.execution_id] = engine
     return engine
 
 
-async def _drive_child(
-    child: ExecutionEngine, start_input: Any
-) -> BaseException | None:
+async def drive_child(child: ExecutionEngine, start_input: Any) -> BaseException | None:
     """Start the child if it never started; wait until it is idle."""
     child.bind()
     error: BaseException | None = None
     if child.view.started_at is None and child.view.lifecycle == LifecycleState.OPEN:
         try:
-            await child.handle._start(start_input, None)
+            await lifecycle.start(child, start_input, None)
         except Exception as failure:  # noqa: BLE001 - reported through the frame
             error = failure
     try:
@@ -243,7 +241,7 @@ async def run_sub_flow(
     else:
         child = attach_child(engine, child_id)
         start_input = engine.view.frames[child_id]["captured"]["input"]
-    error = await _drive_child(child, start_input)
+    error = await drive_child(child, start_input)
     await finish_frame(engine, child, run=run, error=error)
 
 
@@ -297,8 +295,6 @@ async def finish_frame(
         # The child was cancelled but the parent's record of it is missing (a
         # crash between the two appends of cancel_sub_flow, or a cancel sent to
         # the child itself): a cancelled child never writes back. Fence it.
-        from orchestrator.events.sub_flow import SubFlowCancelled
-
         reason = child.view.close_reason or "the child execution was cancelled"
         parent.record(SubFlowCancelled(child_id=child.id, reason=reason))
         frame = parent.view.frames.get(child.id, {})
@@ -308,13 +304,13 @@ async def finish_frame(
             parent.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
         return
     if child.view.status == ExecutionStatus.WAITING and error is None:
-        parent.record(SubFlowWaiting(child_id=child.id, interrupts=_projections(child)))
+        parent.record(SubFlowWaiting(child_id=child.id, interrupts=projections(child)))
         if run is not None:
             parent.finish_run(run, ChunkCompleted(run_id=run.run_id, emits=[]))
         return
     snapshot: dict[str, Any] = {}
     with contextlib.suppress(Exception):
-        snapshot = await child.handle._close("sub_flow", None, "cancel", True)
+        snapshot = await lifecycle.close(child, "sub_flow", None, "cancel", True)
     if error is not None or child.view.status == ExecutionStatus.FAILED:
         parent.record(
             SubFlowCompleted(
@@ -368,7 +364,8 @@ async def finish_frame(
         await parent.wait_cascade(continuation["cascade"])
 
 
-def _projections(child: ExecutionEngine) -> dict[str, dict[str, Any]]:
+def projections(child: ExecutionEngine) -> dict[str, dict[str, Any]]:
+    """The waiting interrupts of ``child`` as its parent lists them (``<child>:<id>``)."""
     projected: dict[str, dict[str, Any]] = {}
     for local_id, record in child.view.interrupts.items():
         if record.get("status") != "waiting":
@@ -402,174 +399,10 @@ def _child_error(child: ExecutionEngine) -> BaseException:
     )
 
 
-async def continue_projected(
-    parent: ExecutionEngine,
-    record: dict[str, Any],
-    value: Any,
-    resume_request_id: str | None,
-) -> None:
-    """Resume a child through its projected interrupt; finish the frame if it ends."""
-    from orchestrator.errors import ExecutionClosedError, InterruptError, StoreError
-    from orchestrator.events.interrupt import InterruptResolved
-    from orchestrator.runtime.interrupts import continue_interrupt
-
-    child = attach_child(parent, record["sub_flow"]["child_id"])
-    local_id = record["sub_flow"]["local_interrupt_id"]
-    if child.view.lifecycle == LifecycleState.CLOSED:
-        # Another process resumed it and the child ran to its end: this parent's
-        # view is older than the log. Say who did, as for any settled interrupt.
-        _refuse_settled(child, local_id, value, resume_request_id)
-        return
-    failure: BaseException | None = None
-    try:
-        await continue_interrupt(child, local_id, value, resume_request_id)
-    except ExecutionClosedError:
-        # The child closed meanwhile: not resolved here; say who settled it.
-        _refuse_settled(child, local_id, value, resume_request_id)
-        return
-    except (InterruptError, StoreError):
-        raise  # not resolved here (another process won, or the log refused it)
-    except Exception as child_failure:  # noqa: BLE001 - the resumed child failed
-        failure = child_failure
-    parent.record(
-        InterruptResolved(
-            interrupt_id=record["id"],
-            value=value,
-            resume_request_id=resume_request_id,
-            via="sub_flow",
-            resolved_by=parent.owner,
-        )
-    )
-    error = await _drive_child(child, None)
-    await finish_frame(parent, child, run=None, error=failure or error)
-    await parent.durable()
-    if failure is not None:
-        raise failure
-
-
-async def cancel_sub_flow(parent: ExecutionEngine, child_id: str, reason: str) -> bool:
-    """Cancel one child: its write-back and the continuation after it are fenced."""
-    from orchestrator.events.sub_flow import SubFlowCancelled
-
-    frame = parent.view.frames.get(child_id)
-    if frame is None:
-        from orchestrator.errors import ExecutionNotFoundError
-
-        raise ExecutionNotFoundError(
-            child_id, f"the sub-flows of execution {parent.id!r}"
-        )
-    if frame.get("status") not in ("running", "waiting"):
-        return False
-    parent.record(SubFlowCancelled(child_id=child_id, reason=reason))
-    child = attach_child(parent, child_id)
-    if child.view.lifecycle != LifecycleState.CLOSED:
-        await child.handle._cancel(reason)
-    await parent.durable()
-    return True
-
-
-async def cancel_children(parent: ExecutionEngine, reason: str) -> None:
-    """Cancel every child that is still running or waiting (the parent is cancelled)."""
-    await parent.durable()  # a child started this loop turn is in the log after this
-    for child_id, frame in list(parent.view.frames.items()):
-        if frame.get("status") in ("running", "waiting"):
-            await cancel_sub_flow(parent, child_id, f"parent cancelled: {reason}")
-        elif frame.get("status") == "cancelled":  # a crash cut its cancel short
-            await cancel_open_child(parent, child_id, f"parent cancelled: {reason}")
-
-
-def sub_flow_executions(parent: ExecutionEngine) -> list[dict[str, Any]]:
-    """The parent's children: frame status plus the child's own status from the index."""
-    listed = []
-    for child_id, frame in parent.view.frames.items():
-        info = parent.store.get_stream(child_id)
-        listed.append(
-            {
-                "child_id": child_id,
-                "flow_name": frame.get("child_flow"),
-                "frame_status": frame.get("status"),
-                "status": info.status if info is not None else None,
-                "operator_id": frame.get("operator_id"),
-                "run_id": frame.get("run_id"),
-            }
-        )
-    return listed
-
-
-async def reconcile_frames(parent: ExecutionEngine) -> None:
-    """After a rebuild: finish frames whose child moved on while nobody watched."""
-    for child_id, frame in list(parent.view.frames.items()):
-        if frame.get("status") == "cancelled":
-            await cancel_open_child(parent, child_id, str(frame.get("cancel_reason")))
-            continue
-        if frame.get("status") not in ("running", "waiting"):
-            continue
-        if frame.get("run_id") in parent.view.runs:
-            continue  # the resumed parent run re-attaches to it
-        info = parent.store.get_stream(child_id)
-        if info is None:
-            continue
-        child = attach_child(parent, child_id)
-        # Grandchildren first: a child can only report what its own frames did
-        # once they are reconciled (a resumed bottom level, say, whose middle
-        # level had not yet written it back when the process died).
-        await reconcile_frames(child)
-        _record_child_resolutions(parent, child)
-        if child.view.status == ExecutionStatus.WAITING and not child.view.runs:
-            _project_child_pauses(parent, child)
-            continue
-        child.resume_pending()
-        error = await _drive_child(child, None)
-        await finish_frame(parent, child, run=None, error=error)
-
-
-def _record_child_resolutions(parent: ExecutionEngine, child: ExecutionEngine) -> None:
-    """Finish a continue_with that a crash cut between the child and the parent.
-
-    ``continue_projected`` resolves the child's interrupt, then records the
-    resolution in the parent: two appends. A process that died between them
-    left the parent showing the interrupt as waiting though the child has moved
-    on; record it now, with the child's value and resolver, as it would have.
-    """
-    from orchestrator.events.interrupt import InterruptResolved
-
-    for projected_id, record in list(parent.view.interrupts.items()):
-        origin = record.get("sub_flow") or {}
-        if record.get("status") != "waiting" or origin.get("child_id") != child.id:
-            continue
-        local = child.view.interrupts.get(origin.get("local_interrupt_id", ""))
-        if local is None or local.get("status") != "resolved":
-            continue
-        parent.record(
-            InterruptResolved(
-                interrupt_id=projected_id,
-                value=copy_json(local.get("resume_value")),
-                resume_request_id=local.get("resume_request_id"),
-                via="sub_flow",
-                resolved_by=str(local.get("resolved_by") or parent.owner),
-            )
-        )
-
-
-async def cancel_open_child(
-    parent: ExecutionEngine, child_id: str, reason: str
-) -> None:
-    """A frame cancelled in the parent whose child a crash left open: cancel it."""
-    info = parent.store.get_stream(child_id)
-    if info is None or info.status in ExecutionStatus.TERMINAL:
-        return
-    child = attach_child(parent, child_id)
-    if child.view.lifecycle != LifecycleState.CLOSED:
-        await child.handle._cancel(reason)
-
-
-def _refuse_settled(
+def refuse_settled(
     child: ExecutionEngine, local_id: str, value: Any, resume_request_id: str | None
 ) -> None:
     """Raise why a closed child's interrupt cannot be continued (or accept a retry)."""
-    from orchestrator.errors import InterruptNotWaitingError
-    from orchestrator.runtime.interrupts import already_settled
-
     record = child.view.interrupts.get(local_id)
     if already_settled(child, record, local_id, value, resume_request_id):
         return  # the same resume_request_id and value: already done
@@ -578,19 +411,3 @@ def _refuse_settled(
         f"execution is closed ({child.view.status}). Check get_pending_interrupts() "
         "for what is still waiting."
     )
-
-
-def _project_child_pauses(parent: ExecutionEngine, child: ExecutionEngine) -> None:
-    """Make every waiting interrupt of a paused child visible on its parent.
-
-    A child resumed through its parent can pause again (``resume_to="self"``,
-    or a later chunk); the parent projects the new pause after the child's own
-    appends. A crash between them left the parent not listing it: nobody could
-    see or resume it, and the parent would close around a child still waiting.
-    """
-    projected = _projections(child)
-    if any(
-        parent.view.interrupts.get(projected_id, {}).get("status") != "waiting"
-        for projected_id in projected
-    ):
-        parent.record(SubFlowWaiting(child_id=child.id, interrupts=projected))

@@ -164,7 +164,7 @@ async def test_leaving_the_block_with_a_running_replay_says_to_wait_for_it(
     # Stopped, not left to run against the closed store: nothing reports later.
     for _ in range(20):
         await asyncio.sleep(0)
-    assert not execution._engine._tasks
+    assert not execution._engine.tasks
     with pytest.raises(StoreError, match="throwaway_store block"):
         await execution.async_wait_idle()
     assert "Exception in callback" not in caplog.text

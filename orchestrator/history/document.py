@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,11 +30,15 @@ from orchestrator.history.tree import (
     check_tree,
     format_error,
 )
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.flow_state import FlowStateView
 from orchestrator.projection.projector import apply, apply_flow
 from orchestrator.projection.summary import EXECUTION_KINDS
-from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+from orchestrator.store.base import NewEvent, StreamMeta
+
+if TYPE_CHECKING:
+    from orchestrator.store.base import AppendRequest
 
 __all__ = ["PreparedHistory", "prepare_history"]
 
@@ -129,7 +133,8 @@ def _request(stream: dict[str, Any], events: list[dict[str, Any]]) -> AppendRequ
     meta = StreamMeta(
         stream["kind"], stream.get("flow_name"), stream.get("parent_id"), status
     )
-    return AppendRequest(
+    # Recorded bytes go in as they are (no re-encoding): the mapper only addresses them.
+    return LogMapper.request(
         stream_id,
         new_events,
         expected_seq=0,

@@ -4,7 +4,7 @@
 arrays index by index (a longer array adds its tail, a shorter one removes it), a
 value of another JSON type (or an unequal scalar) is one ``changed``.
 :func:`apply_changes` replays such a list, so ``apply_changes(a, diff_json(a,
-b)) == b``. :func:`diff_states` compares two :class:`ExecutionState`\\ s: of one
+b)) == b``. :func:`diff_states` compares two :class:`ExecutionState` values: of one
 execution at two seqs, or of two executions.
 """
 

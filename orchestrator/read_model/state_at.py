@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ExecutionNotFoundError, OrchestratorError
 from orchestrator.events.execution import SnapshotTaken
-from orchestrator.projection.execution import ExecutionView
 from orchestrator.projection.flow_state import (
     FlowStateView,
     child_flow_stream_id,
@@ -27,6 +26,7 @@ from orchestrator.projection.summary import EXECUTION_KINDS
 
 if TYPE_CHECKING:
     from orchestrator.events.values import JsonValue
+    from orchestrator.projection.execution import ExecutionView
     from orchestrator.store.base import EventStore, StoredEvent, StreamInfo
 
 __all__ = ["ExecutionState", "SeqOutOfRangeError", "state_at", "view_at"]

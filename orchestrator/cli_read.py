@@ -28,6 +28,7 @@ from orchestrator.read_model import (
     ExecutionRow,
     diff_states,
     format_time,
+    list_executions,
     read_events,
     read_history,
     state_at,
@@ -117,32 +118,23 @@ def _moment(text: str) -> float:
 
 
 def _list_rows(store: EventStore, args: argparse.Namespace) -> list[ExecutionRow]:
-    kinds = (
-        [args.kind]
-        if args.kind
-        else list(EXECUTION_KINDS)
-        if args.children or args.parent
-        else ["execution"]
+    if args.kind:
+        kinds: tuple[str, ...] = (args.kind,)
+    elif args.children or args.parent:
+        kinds = EXECUTION_KINDS
+    else:
+        kinds = ("execution",)
+    return list_executions(
+        store,
+        flow_name=args.flow,
+        status=args.status,
+        parent_id=args.parent,
+        kinds=kinds,
+        since=None if args.since is None else _moment(args.since),
+        until=None if args.until is None else _moment(args.until),
+        offset=args.offset,
+        limit=args.limit,
     )
-    since = None if args.since is None else _moment(args.since)
-    until = None if args.until is None else _moment(args.until)
-    window = None if since or until else args.offset + args.limit
-    infos = [
-        info
-        for kind in kinds
-        for info in store.list_streams(
-            kind=kind,
-            flow_name=args.flow,
-            status=args.status,
-            parent_id=args.parent,
-            limit=window,
-        )
-        if (since is None or info.created_at >= since)
-        and (until is None or info.created_at <= until)
-    ]
-    infos.sort(key=lambda i: (-i.updated_at, i.stream_id))
-    page = infos[args.offset : args.offset + args.limit]
-    return [ExecutionRow.from_info(info) for info in page]
 
 
 def _row_json(row: ExecutionRow) -> dict[str, Any]:

@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ExecutionState", "SeqOutOfRangeError", "state_at", "view_at"]
 
-# How far back one read looks for a snapshot (the runtime writes one every 1000).
-_WINDOW = 1024
+# How far back one read looks for a snapshot: small, so that little more than
+# the events to fold is read (the runtime writes one about every 1,000 events).
+_WINDOW = 256
 
 
 class SeqOutOfRangeError(OrchestratorError, ValueError):

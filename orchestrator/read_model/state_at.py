@@ -153,10 +153,12 @@ def view_at(
     return fold(execution_id, events), events[-1]
 
 
-def _flow_data_at(store: EventStore, stream_id: str, position: int) -> FlowStateView:
+def _flow_data_at(
+    store: EventStore, stream_id: str, flow_name: str, position: int
+) -> FlowStateView:
     """The flow stream folded over its events at or before global ``position``."""
     info = store.get_stream(stream_id)
-    view = FlowStateView(stream_id)
+    view = FlowStateView(flow_name)
     if info is None or info.last_seq == 0:
         return view
     # Positions grow with seq in a stream: find the last seq at or before
@@ -171,7 +173,7 @@ def _flow_data_at(store: EventStore, stream_id: str, position: int) -> FlowState
             high = middle - 1
     if low == 0:
         return view
-    return fold_flow(stream_id, store.read_stream(stream_id, 1, low), view)
+    return fold_flow(flow_name, store.read_stream(stream_id, 1, low), view)
 
 
 def state_at(
@@ -190,7 +192,7 @@ def state_at(
         if view.kind == "child"
         else flow_stream_id(view.flow_name)
     )
-    flow = _flow_data_at(store, flow_stream, event.position)
+    flow = _flow_data_at(store, flow_stream, view.flow_name, event.position)
     return ExecutionState(
         execution_id=execution_id,
         seq=event.seq,

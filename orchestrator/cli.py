@@ -22,8 +22,9 @@ from urllib.parse import unquote
 
 import orjson
 
+from orchestrator.cli_access import resolve_execution_id
 from orchestrator.cli_demo import run as run_demo
-from orchestrator.cli_read import add_read_commands, resolve_execution_id
+from orchestrator.cli_read import add_read_commands
 from orchestrator.errors import (
     ExecutionNotFoundError,
     HistoryFormatError,

@@ -14,7 +14,13 @@ import orjson
 if TYPE_CHECKING:
     from typing import TextIO
 
-__all__ = ["colour_status", "write_json", "write_json_line", "write_table"]
+__all__ = [
+    "colour_status",
+    "write_indented",
+    "write_json",
+    "write_json_line",
+    "write_table",
+]
 
 _STATUS_COLOURS = {
     "completed": "32",
@@ -85,3 +91,9 @@ def write_table(
             else:
                 parts.append(cell if i == last else cell + pad)
         out.write("  ".join(parts).rstrip() + "\n")
+
+
+def write_indented(out: TextIO, value: Any, indent: str = "  ") -> None:
+    """``value`` as indented JSON, each line prefixed with ``indent``."""
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+    out.writelines(f"{indent}{line}\n" for line in text.splitlines())

@@ -1,99 +1,47 @@
-"""The read verbs of ``triggerlog``: ``list``, ``show``, ``history``, ``state``, ``diff``, ``tail``.
+"""The read verbs of ``triggerlog``: ``list`` and ``show`` here; all of them registered.
 
-Each opens the database read-only and reads through :mod:`orchestrator.read_model`;
-each takes ``--json`` (one JSON document; ``tail``: one per line), whose shape
-docs/api.md §13 documents and tests pin. An execution id may be given by a
-unique prefix.
+Each verb opens the database read-only and reads through
+:mod:`orchestrator.read_model`; each takes ``--json`` (one JSON document;
+``tail``: one per line), whose shape docs/api.md §13 documents and tests pin. An
+execution id may be given by a unique prefix. ``history``, ``state`` and
+``diff`` live in :mod:`orchestrator.cli_travel`, ``tail`` in
+:mod:`orchestrator.cli_tail`.
 """
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
+from orchestrator.cli_access import Reader
 from orchestrator.cli_output import (
     colour_status,
+    write_indented,
     write_json,
-    write_json_line,
     write_table,
 )
-from orchestrator.errors import ExecutionNotFoundError, OrchestratorError
-from orchestrator.events.codec import decode
+from orchestrator.cli_tail import tail
+from orchestrator.cli_travel import diff, history, state
+from orchestrator.errors import OrchestratorError
 from orchestrator.projection.execution import ExecutionStatus
 from orchestrator.projection.summary import EXECUTION_KINDS
 from orchestrator.read_model import (
     ExecutionRow,
-    diff_states,
     format_time,
     list_executions,
-    read_events,
     read_history,
     state_at,
 )
-from orchestrator.read_model.describe import describe
 
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
     from typing import TextIO
 
-    from orchestrator.store.base import EventStore, StoredEvent, StreamInfo
-    from orchestrator.store.sqlite import SQLiteEventStore
+    from orchestrator.cli_access import AddCommand, Handler, Opener
+    from orchestrator.store.base import EventStore, StreamInfo
 
-    Handler = Callable[[argparse.Namespace, TextIO], int]
-    AddCommand = Callable[[str, Handler, str], argparse.ArgumentParser]
-    Opener = Callable[[argparse.Namespace], tuple[SQLiteEventStore, str]]
-
-__all__ = ["add_read_commands", "resolve_execution_id"]
-
-_CANDIDATES = 5
-
-
-def resolve_execution_id(store: EventStore, db: str, wanted: str) -> str:
-    """An exact id, or the one execution whose id starts with ``wanted``.
-
-    ``ExecutionNotFoundError`` when none does; an ambiguous prefix is an
-    ``OrchestratorError`` naming the candidates.
-    """
-    info = store.get_stream(wanted)
-    if info is not None and info.kind in EXECUTION_KINDS:
-        return wanted
-    matches = sorted(
-        s.stream_id
-        for kind in EXECUTION_KINDS
-        for s in store.list_streams(kind=kind)
-        if s.stream_id.startswith(wanted)
-    )
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        shown = ", ".join(matches[:_CANDIDATES])
-        more = len(matches) - _CANDIDATES
-        tail = f" and {more} more" if more > 0 else ""
-        raise OrchestratorError(
-            f"{wanted!r} is the start of {len(matches)} execution ids in {db} "
-            f"({shown}{tail}); give more characters"
-        )
-    raise ExecutionNotFoundError(wanted, db)
-
-
-class _Reader:
-    """The read-only store of one command, closed when the command ends."""
-
-    def __init__(self, open_store: Opener, args: argparse.Namespace) -> None:
-        self.store, self.db = open_store(args)
-
-    def __enter__(self) -> _Reader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.store.close()
-
-    def resolve(self, wanted: str) -> str:
-        return resolve_execution_id(self.store, self.db, wanted)
+__all__ = ["add_read_commands"]
 
 
 # -- list -----------------------------------------------------------------------------
@@ -152,7 +100,7 @@ def _row_json(row: ExecutionRow) -> dict[str, Any]:
 
 
 def _list(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
-    with _Reader(open_store, args) as reader:
+    with Reader(open_store, args) as reader:
         if args.parent:
             args.parent = reader.resolve(args.parent)
         rows = _list_rows(reader.store, args)
@@ -211,7 +159,7 @@ def _children(store: EventStore, execution_id: str) -> list[StreamInfo]:
 
 
 def _show(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
-    with _Reader(open_store, args) as reader:
+    with Reader(open_store, args) as reader:
         execution_id = reader.resolve(args.execution_id)
         info = reader.store.get_stream(execution_id)
         history = read_history(reader.store, execution_id)
@@ -274,16 +222,11 @@ def _show(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
         right=(0,),
     )
     out.write("\nstate:\n")
-    _write_indented(out, view.state)
+    write_indented(out, view.state)
     _show_details(out, current.interrupts, view.errors, children)
     if view.pending_runs and view.status not in ExecutionStatus.TERMINAL:
         out.write(f"pending runs: {view.pending_runs}\n")
     return 0
-
-
-def _write_indented(out: TextIO, value: Any, indent: str = "  ") -> None:
-    text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
-    out.writelines(f"{indent}{line}\n" for line in text.splitlines())
 
 
 def _show_details(
@@ -298,7 +241,7 @@ def _show_details(
             chunk = record.get("chunk") or "-"
             out.write(f"  {interrupt_id}  type {record.get('type')}  chunk {chunk}\n")
             out.write("    payload:\n")
-            _write_indented(out, record.get("payload"), "      ")
+            write_indented(out, record.get("payload"), "      ")
     if errors:
         out.write(f"errors ({len(errors)}):\n")
         for error in errors:
@@ -316,202 +259,6 @@ def _show_details(
             ["  id", "flow", "status"],
             [[f"  {c.stream_id}", c.flow_name or "-", c.status] for c in children],
         )
-
-
-# -- history ---------------------------------------------------------------------------
-
-
-def _history(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
-    with _Reader(open_store, args) as reader:
-        execution_id = reader.resolve(args.execution_id)
-        events = read_events(
-            reader.store,
-            execution_id,
-            from_seq=args.from_seq,
-            to_seq=args.to_seq,
-            limit=args.limit,
-            types=args.type,
-            children=args.children,
-        )
-    if args.json:
-        write_json(
-            out,
-            {"execution_id": execution_id, "events": [e.to_json() for e in events]},
-        )
-        return 0
-    header = ["seq", "time", "type", "chunk", "summary"]
-    if args.children:
-        header.insert(0, "execution")
-    rows = []
-    for e in events:
-        cells = [
-            str(e.seq),
-            format_time(e.created_at, date=False),
-            e.type,
-            e.chunk or "-",
-            e.summary,
-        ]
-        if args.children:
-            cells.insert(0, e.execution_id)
-        rows.append(cells)
-    if not args.full:
-        write_table(out, header, rows, right=(1,) if args.children else (0,))
-        return 0
-    for cells, event in zip(rows, events, strict=True):
-        out.write("  ".join(cells).rstrip() + "\n")
-        _write_indented(out, event.data, "    ")
-    return 0
-
-
-# -- state and diff --------------------------------------------------------------------
-
-
-def _state(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
-    with _Reader(open_store, args) as reader:
-        execution_id = reader.resolve(args.execution_id)
-        current = state_at(reader.store, execution_id, args.at)
-    document = current.to_json()
-    if args.layer != "all":
-        document = {
-            "execution_id": current.execution_id,
-            "seq": current.seq,
-            args.layer: document[args.layer],
-        }
-    if args.json:
-        write_json(out, document)
-        return 0
-    out.write(
-        f"execution {current.execution_id} at seq {current.seq} "
-        f"({format_time(current.created_at)} UTC)\n"
-    )
-    if args.layer == "all":
-        out.write(
-            f"  status {current.status}  lifecycle {current.lifecycle}  "
-            f"runs in flight {len(current.runs)}  waiting {len(current.interrupts)}\n"
-        )
-        for name in ("state", "flow_state", "interrupts", "children", "resource_keys"):
-            out.write(f"{name}:\n")
-            _write_indented(out, document[name])
-        return 0
-    out.write(f"{args.layer}:\n")
-    _write_indented(out, document[args.layer])
-    return 0
-
-
-def _split_at(text: str) -> tuple[str, int | None]:
-    """``ID@SEQ`` -> (ID, SEQ); ``ID`` -> (ID, None)."""
-    wanted, sep, seq = text.rpartition("@")
-    if not sep:
-        return text, None
-    try:
-        return wanted, int(seq)
-    except ValueError:
-        raise OrchestratorError(
-            f"{text!r}: the part after @ must be a seq number (ID@SEQ)"
-        ) from None
-
-
-def _seq(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise OrchestratorError(f"{text!r} is not a seq number") from None
-
-
-def _diff(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
-    with _Reader(open_store, args) as reader:
-        first, first_seq = _split_at(args.first)
-        a_id = reader.resolve(first)
-        if len(args.rest) == 2:
-            if first_seq is not None:
-                raise OrchestratorError("give diff ID A B, or diff ID1[@A] ID2[@B]")
-            a = state_at(reader.store, a_id, _seq(args.rest[0]))
-            b = state_at(reader.store, a_id, _seq(args.rest[1]))
-        elif len(args.rest) == 1:
-            second, second_seq = _split_at(args.rest[0])
-            a = state_at(reader.store, a_id, first_seq)
-            b = state_at(reader.store, reader.resolve(second), second_seq)
-        else:
-            raise OrchestratorError("give diff ID A B, or diff ID1[@A] ID2[@B]")
-    difference = diff_states(a, b)
-    if args.json:
-        write_json(out, difference.to_json())
-    else:
-        out.write(difference.format() + "\n")
-    return 0
-
-
-# -- tail -----------------------------------------------------------------------------
-
-
-class _Follow:
-    """Which streams ``tail`` prints: by flow, by execution (and its children)."""
-
-    def __init__(self, store: EventStore, flow: str | None, root: str | None) -> None:
-        self.store, self.flow, self.root = store, flow, root
-        self._infos: dict[str, StreamInfo | None] = {}
-
-    def _info(self, stream_id: str) -> StreamInfo | None:
-        if stream_id not in self._infos:
-            self._infos[stream_id] = self.store.get_stream(stream_id)
-        return self._infos[stream_id]
-
-    def wants(self, event: StoredEvent) -> bool:
-        info = self._info(event.stream_id)
-        if info is None or info.kind not in EXECUTION_KINDS:
-            return False
-        if self.flow is not None and info.flow_name != self.flow:
-            return False
-        if self.root is None:
-            return True
-        while info is not None:
-            if info.stream_id == self.root:
-                return True
-            info = self._info(info.parent_id) if info.parent_id else None
-        return False
-
-
-def _tail(open_store: Opener, args: argparse.Namespace, out: TextIO) -> int:
-    with _Reader(open_store, args) as reader:
-        root = reader.resolve(args.id) if args.id else None
-        follow = _Follow(reader.store, args.flow, root)
-        position = reader.store.head_position()
-        try:
-            while True:
-                # Each read is its own short read transaction: nothing is held
-                # between polls, so the writer's WAL checkpoints are never pinned.
-                batch = reader.store.read_all(position, 1000)
-                for stored in batch:
-                    position = stored.position
-                    if follow.wants(stored):
-                        _tail_line(out, stored, args.json)
-                out.flush()
-                if len(batch) < 1000:
-                    time.sleep(args.interval)
-        except KeyboardInterrupt:
-            return 0
-
-
-def _tail_line(out: TextIO, stored: StoredEvent, as_json: bool) -> None:
-    event = decode(stored.type, stored.data, stored.stream_id, stored.seq)
-    summary = describe(event)
-    if as_json:
-        write_json_line(
-            out,
-            {
-                "execution_id": stored.stream_id,
-                "seq": stored.seq,
-                "position": stored.position,
-                "created_at": stored.created_at,
-                "type": stored.type,
-                "summary": summary,
-            },
-        )
-        return
-    out.write(
-        f"{format_time(stored.created_at, date=False)}  {stored.stream_id}  "
-        f"{stored.seq:>5}  {stored.type}  {summary}\n"
-    )
 
 
 # -- the parsers -----------------------------------------------------------------------
@@ -552,29 +299,43 @@ def add_read_commands(add: AddCommand, open_store: Opener) -> None:
     show = with_json("show", _show, "one execution: events, state, interrupts, errors")
     show.add_argument("execution_id", metavar="EXECUTION_ID")
 
-    history = with_json("history", _history, "an execution's events, decoded")
-    history.add_argument("execution_id", metavar="EXECUTION_ID")
-    history.add_argument("--from", dest="from_seq", type=int, default=1, metavar="SEQ")
-    history.add_argument("--to", dest="to_seq", type=int, metavar="SEQ")
-    history.add_argument("--limit", type=int, metavar="N")
-    history.add_argument(
+    history_parser = with_json("history", history, "an execution's events, decoded")
+    history_parser.add_argument("execution_id", metavar="EXECUTION_ID")
+    history_parser.add_argument(
+        "--from", dest="from_seq", type=int, default=1, metavar="SEQ"
+    )
+    history_parser.add_argument("--to", dest="to_seq", type=int, metavar="SEQ")
+    history_parser.add_argument("--limit", type=int, metavar="N")
+    history_parser.add_argument(
         "--type", action="append", metavar="TYPE", help="a type or family (repeatable)"
     )
-    history.add_argument("--children", action="store_true", help="merge in children")
-    history.add_argument("--full", action="store_true", help="print every payload")
+    history_parser.add_argument(
+        "--children", action="store_true", help="merge in children"
+    )
+    history_parser.add_argument(
+        "--full", action="store_true", help="print every payload"
+    )
 
-    state = with_json("state", _state, "an execution's three layers after an event")
-    state.add_argument("execution_id", metavar="EXECUTION_ID")
-    state.add_argument("--at", type=int, metavar="SEQ", help="default: the last event")
-    state.add_argument("--layer", choices=("state", "flow_state", "all"), default="all")
+    state_parser = with_json(
+        "state", state, "an execution's three layers after an event"
+    )
+    state_parser.add_argument("execution_id", metavar="EXECUTION_ID")
+    state_parser.add_argument(
+        "--at", type=int, metavar="SEQ", help="default: the last event"
+    )
+    state_parser.add_argument(
+        "--layer", choices=("state", "flow_state", "all"), default="all"
+    )
 
-    diff = with_json("diff", _diff, "what changed: ID A B, or ID1[@A] ID2[@B]")
-    diff.add_argument("first", metavar="ID[@SEQ]")
-    diff.add_argument("rest", nargs="+", metavar="SEQ|ID[@SEQ]")
+    diff_parser = with_json("diff", diff, "what changed: ID A B, or ID1[@A] ID2[@B]")
+    diff_parser.add_argument("first", metavar="ID[@SEQ]")
+    diff_parser.add_argument("rest", nargs="+", metavar="SEQ|ID[@SEQ]")
 
-    tail = with_json("tail", _tail, "follow new events as they are committed")
-    tail.add_argument("--flow", metavar="NAME", help="only this flow")
-    tail.add_argument("--id", metavar="ID", help="only this execution and its children")
-    tail.add_argument(
+    tail_parser = with_json("tail", tail, "follow new events as they are committed")
+    tail_parser.add_argument("--flow", metavar="NAME", help="only this flow")
+    tail_parser.add_argument(
+        "--id", metavar="ID", help="only this execution and its children"
+    )
+    tail_parser.add_argument(
         "--interval", type=float, default=0.2, metavar="S", help="poll interval"
     )

@@ -44,6 +44,27 @@ if TYPE_CHECKING:
 __all__ = ["add_read_commands"]
 
 
+def _count(text: str) -> int:
+    """A non-negative integer option (argparse turns the ValueError into usage)."""
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds."""
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+# argparse names the type in its message: "invalid count value: '-1'".
+_count.__name__ = "count"
+_seconds.__name__ = "positive seconds"
+
+
 # -- list -----------------------------------------------------------------------------
 
 
@@ -293,8 +314,8 @@ def add_read_commands(add: AddCommand, open_store: Opener) -> None:
     )
     listing.add_argument("--since", metavar="TIME", help="created at or after")
     listing.add_argument("--until", metavar="TIME", help="created at or before")
-    listing.add_argument("--limit", type=int, default=100, metavar="N")
-    listing.add_argument("--offset", type=int, default=0, metavar="N")
+    listing.add_argument("--limit", type=_count, default=100, metavar="N")
+    listing.add_argument("--offset", type=_count, default=0, metavar="N")
 
     show = with_json("show", _show, "one execution: events, state, interrupts, errors")
     show.add_argument("execution_id", metavar="EXECUTION_ID")
@@ -305,7 +326,7 @@ def add_read_commands(add: AddCommand, open_store: Opener) -> None:
         "--from", dest="from_seq", type=int, default=1, metavar="SEQ"
     )
     history_parser.add_argument("--to", dest="to_seq", type=int, metavar="SEQ")
-    history_parser.add_argument("--limit", type=int, metavar="N")
+    history_parser.add_argument("--limit", type=_count, metavar="N")
     history_parser.add_argument(
         "--type", action="append", metavar="TYPE", help="a type or family (repeatable)"
     )
@@ -337,5 +358,5 @@ def add_read_commands(add: AddCommand, open_store: Opener) -> None:
         "--id", metavar="ID", help="only this execution and its children"
     )
     tail_parser.add_argument(
-        "--interval", type=float, default=0.2, metavar="S", help="poll interval"
+        "--interval", type=_seconds, default=0.2, metavar="S", help="poll interval"
     )

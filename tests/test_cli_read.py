@@ -139,6 +139,17 @@ def test_usage_errors_exit_2(db: str) -> None:
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
     assert cli("history", "--db", db).returncode == 2
+    for args in (
+        ["list", "--limit", "-1"],
+        ["list", "--offset", "x"],
+        ["history", "approve-1", "--limit", "-3"],
+        ["tail", "--interval", "0"],
+    ):
+        result = cli(*args, "--db", db)
+        assert result.returncode == 2, args
+        assert "invalid" in result.stderr
+        assert "Traceback" not in result.stderr
+    fail_line(cli("history", "approve-1", "--from", "0", "--db", db))
 
 
 # -- list -------------------------------------------------------------------------------

@@ -103,6 +103,8 @@ def _stream_events(
     info = store.get_stream(execution_id)
     if info is None or info.kind not in EXECUTION_KINDS:
         raise ExecutionNotFoundError(execution_id, store.url)
+    if from_seq < 1:
+        raise SeqOutOfRangeError(execution_id, from_seq, info.last_seq)
     last = info.last_seq if to_seq is None else min(to_seq, info.last_seq)
     start = max(from_seq, 1)
     known: dict[str, str] = {}
@@ -180,8 +182,6 @@ def read_events(
     were logged within the same range of the log are merged in, in log order.
     ``ExecutionNotFoundError`` for an unknown id.
     """
-    if from_seq < 1:
-        raise SeqOutOfRangeError(execution_id, from_seq, 1)
     own = _stream_events(
         store, execution_id, from_seq, to_seq, None if children else limit, types
     )

@@ -4,7 +4,8 @@ At every seq of every recorded golden history, and of random programs run with
 frequent snapshots (pauses, resumes, sub-flows, state and flow_data writes),
 ``state_at`` (which folds from the nearest snapshot) equals folding events
 ``1..seq`` from scratch, and its ``flow_state`` equals the flow stream folded up
-to that event's position. A diff of a view with itself is empty.
+to that event's position. A diff of a view with itself is empty, and the diff
+of consecutive views applied to the first gives the second (state, flow_state).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from orchestrator import InMemoryEventStore, TriggerFlow, TriggerFlowRuntimeData
 from orchestrator.projection import fold, fold_flow
 from orchestrator.projection.flow_state import child_flow_stream_id, flow_stream_id
-from orchestrator.read_model import diff_states, read_events, state_at
+from orchestrator.read_model import apply_changes, diff_states, read_events, state_at
 from orchestrator.store.base import EventStore
 from orchestrator.testing import event_programs, import_history, run_program
 from tests.replay.test_golden_histories import NAMES, load
@@ -31,6 +32,7 @@ def _check_every_seq(store: EventStore, execution_id: str) -> int:
     assert info is not None
     events = store.read_stream(execution_id)
     view = None
+    previous = None
     for index, stored in enumerate(events):
         view = fold(execution_id, [stored], view)
         at = state_at(store, execution_id, stored.seq)
@@ -53,6 +55,14 @@ def _check_every_seq(store: EventStore, execution_id: str) -> int:
         }
         assert at.interrupts == waiting
         assert diff_states(at, at).empty
+        if previous is not None:
+            # diff(a, b) applied to a gives b, layer by layer.
+            changes = diff_states(previous, at).changes
+            for layer in ("state", "flow_state"):
+                mine = [c for c in changes if c.layer == layer]
+                old, new = getattr(previous, layer), getattr(at, layer)
+                assert apply_changes(old, mine) == new
+        previous = at
         if index == 0:
             assert at.status == "created"
     return len(events)

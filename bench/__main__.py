@@ -1,4 +1,4 @@
-"""``python -m bench [store|runtime|peers|recovery|all] [section flags]``.
+"""``python -m bench [store|runtime|peers|recovery|read|all] [section flags]``.
 
 Each section is a module ``bench/<section>.py`` with ``main(argv) -> int``,
 imported only when it runs (``runtime`` does not load the peers' tooling). What
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("store", "runtime", "peers", "recovery")
+SECTIONS = ("store", "runtime", "peers", "recovery", "read")
 LATEST = Path(__file__).resolve().parent / "results" / "latest.md"
 
 

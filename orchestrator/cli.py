@@ -17,13 +17,15 @@ import argparse
 import os
 import shlex
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import TYPE_CHECKING, Protocol, TypeVar
 from urllib.parse import unquote
 
 import orjson
 
+from orchestrator.cli_access import resolve_execution_id
 from orchestrator.cli_demo import run as run_demo
+from orchestrator.cli_read import add_read_commands
 from orchestrator.errors import (
     ExecutionNotFoundError,
     HistoryFormatError,
@@ -34,12 +36,6 @@ from orchestrator.history import (
     export_history,
     prepare_history,
     write_history,
-)
-from orchestrator.projection.execution import ExecutionStatus
-from orchestrator.read_model import (
-    format_time,
-    list_executions,
-    read_history,
 )
 from orchestrator.store.open import DEFAULT_DB_ENV, DEFAULT_DB_FILE, open_store
 from orchestrator.store.sqlite import SQLiteEventStore
@@ -131,52 +127,9 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return run_demo(resolve_db(args.db), out)
 
 
-def _list(args: argparse.Namespace, out: TextIO) -> int:
+def _open(args: argparse.Namespace) -> tuple[SQLiteEventStore, str]:
     db = resolve_db(args.db)
-    store = open_read_only(db)
-    try:
-        rows = list_executions(store, flow_name=args.flow, status=args.status)
-    finally:
-        store.close()
-    if not rows:
-        filters = " ".join(
-            f"{name}={value}"
-            for name, value in (("flow", args.flow), ("status", args.status))
-            if value
-        )
-        out.write(f"no executions in {db}{' with ' + filters if filters else ''}\n")
-        return 0
-    table = [
-        [
-            row.execution_id,
-            row.flow_name or "-",
-            row.status,
-            format_time(row.updated_at),
-            str(row.last_seq),
-        ]
-        for row in rows
-    ]
-    _write_table(out, ["id", "flow", "status", "updated (UTC)", "events"], table)
-    return 0
-
-
-def _resolve_id(store: SQLiteEventStore, db: str, wanted: str) -> str:
-    """An exact id, or the one execution whose id starts with ``wanted``."""
-    if store.get_stream(wanted) is not None:
-        return wanted
-    matches = [
-        row.execution_id
-        for row in list_executions(store)
-        if row.execution_id.startswith(wanted)
-    ]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise OrchestratorError(
-            f"{wanted!r} is the start of {len(matches)} execution ids in {db} "
-            f"({', '.join(m[:12] + '...' for m in matches[:3])}); give more characters"
-        )
-    raise ExecutionNotFoundError(wanted, db)
+    return open_read_only(db), db
 
 
 def _read_execution(
@@ -186,43 +139,9 @@ def _read_execution(
     db = resolve_db(args.db)
     store = open_read_only(db)
     try:
-        return read(store, _resolve_id(store, db, args.execution_id))
+        return read(store, resolve_execution_id(store, db, args.execution_id))
     finally:
         store.close()
-
-
-def _show(args: argparse.Namespace, out: TextIO) -> int:
-    history = _read_execution(args, read_history)
-    view = history.view
-    first = history.rows[0].created_at if history.rows else None
-    out.write(f"execution {view.execution_id}\n")
-    out.write(f"  flow      {view.flow_name}  ({view.kind})\n")
-    reason = f" ({view.close_reason})" if view.close_reason else ""
-    out.write(f"  status    {view.status}  lifecycle {view.lifecycle}{reason}\n")
-    out.write(
-        f"  created   {format_time(first)} UTC  updated "
-        f"{format_time(view.updated_at)} UTC  events {view.last_seq}\n\n"
-    )
-    _write_table(
-        out,
-        ["seq", "time", "type", "payload"],
-        [
-            [str(r.seq), format_time(r.created_at, date=False), r.type, r.summary]
-            for r in history.rows
-        ],
-        right=(0,),
-    )
-    out.write("\nstate:\n")
-    state = orjson.dumps(view.state, option=orjson.OPT_INDENT_2).decode()
-    out.writelines(f"  {line}\n" for line in state.splitlines())
-    if view.errors:
-        out.write(f"errors ({len(view.errors)}):\n")
-        out.writelines(
-            f"  {e.get('type', '?')}: {e.get('message', '')}\n" for e in view.errors
-        )
-    if view.pending_runs and view.status not in ExecutionStatus.TERMINAL:
-        out.write(f"pending runs: {view.pending_runs}\n")
-    return 0
 
 
 def _export(args: argparse.Namespace, out: TextIO) -> int:
@@ -310,37 +229,20 @@ def _added_commands(taken: set[str]) -> list[tuple[str, Command]]:
 # -- plumbing -------------------------------------------------------------------------
 
 
-def _write_table(
-    out: TextIO,
-    header: list[str],
-    rows: list[list[str]],
-    *,
-    right: tuple[int, ...] = (),
-) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    last = len(header) - 1
-    for cells in [header, *rows]:
-        parts = [
-            cell.rjust(widths[i])
-            if i in right
-            else (cell if i == last else cell.ljust(widths[i]))
-            for i, cell in enumerate(cells)
-        ]
-        out.write("  ".join(parts).rstrip() + "\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``triggerlog``."""
+    db_help = f"the database (default: ${DEFAULT_DB_ENV}, else ./{DEFAULT_DB_FILE})"
+    # --db goes before or after the subcommand: the subcommand's copy only
+    # overrides the global one when it is given (SUPPRESS leaves no default).
     db = argparse.ArgumentParser(add_help=False)
-    db.add_argument(
-        "--db",
-        metavar="PATH",
-        help=f"the database (default: ${DEFAULT_DB_ENV}, else ./{DEFAULT_DB_FILE})",
-    )
+    db.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
     parser = argparse.ArgumentParser(
         prog="triggerlog",
         description="Durable, event-sourced TriggerFlow executions on an SQLite log.",
+        epilog="exit codes: 0 ok, 1 error (one line on stderr), 2 usage",
     )
+    parser.add_argument("--db", metavar="PATH", help=db_help)
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
@@ -351,13 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("demo", _demo, "run a document-pipeline flow, print its log, rebuild it")
-    listing = command("list", _list, "list executions (read-only)")
-    listing.add_argument("--flow", metavar="NAME", help="only this flow")
-    listing.add_argument(
-        "--status", choices=ExecutionStatus.ALL, help="only executions in this status"
-    )
-    show = command("show", _show, "an execution's events and folded state (read-only)")
-    show.add_argument("execution_id", metavar="EXECUTION_ID")
+    add_read_commands(command, _open)
     export = command(
         "export", _export, "an execution's history as JSON (read-only; for bug reports)"
     )
@@ -372,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     for name, added in _added_commands(set(commands.choices)):
         added.add_arguments(command(name, added.run, added.summary))
     return parser
+
+
+def _version() -> str:
+    try:
+        return f"triggerlog {version('triggerlog')}"
+    except PackageNotFoundError:
+        return "triggerlog (version unknown: not installed)"
 
 
 def _one_line(error: BaseException) -> str:

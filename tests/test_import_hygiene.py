@@ -60,6 +60,7 @@ def _loaded_after(imports: str) -> list[str]:
         "import orchestrator",
         "import orchestrator; import orchestrator.cli",
         "import orchestrator.cli_demo, orchestrator.read_model",
+        "import orchestrator.cli_read, orchestrator.cli_travel, orchestrator.cli_tail",
     ],
 )
 def test_the_engine_and_the_cli_load_no_ui_toolkit(imports: str) -> None:

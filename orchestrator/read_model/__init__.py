@@ -16,6 +16,14 @@ from orchestrator.read_model.describe import (
     short_event_name,
     short_value,
 )
+from orchestrator.read_model.diff import (
+    JsonChange,
+    ViewDiff,
+    apply_changes,
+    diff_json,
+    diff_states,
+    format_path,
+)
 from orchestrator.read_model.executions import (
     EXECUTION_KINDS,
     EventRow,
@@ -24,16 +32,35 @@ from orchestrator.read_model.executions import (
     list_executions,
     read_history,
 )
+from orchestrator.read_model.state_at import (
+    ExecutionState,
+    SeqOutOfRangeError,
+    state_at,
+    view_at,
+)
+from orchestrator.read_model.timeline import HistoryEvent, read_events
 
 __all__ = [
     "EXECUTION_KINDS",
     "EventRow",
     "ExecutionHistory",
     "ExecutionRow",
+    "ExecutionState",
+    "HistoryEvent",
+    "JsonChange",
+    "SeqOutOfRangeError",
+    "ViewDiff",
+    "apply_changes",
     "describe",
+    "diff_json",
+    "diff_states",
+    "format_path",
     "format_time",
     "list_executions",
+    "read_events",
     "read_history",
     "short_event_name",
     "short_value",
+    "state_at",
+    "view_at",
 ]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from orchestrator.events.base import Event
     from orchestrator.events.records import SignalRecord
-    from orchestrator.store.base import EventStore
+    from orchestrator.store.base import EventStore, StreamInfo
 
 __all__ = [
     "EXECUTION_KINDS",
@@ -56,16 +56,57 @@ def list_executions(
     flow_name: str | None = None,
     status: str | Sequence[str] | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    kinds: Sequence[str] = EXECUTION_KINDS,
+    parent_id: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
 ) -> list[ExecutionRow]:
-    """Executions (and sub-flow children) from the streams index, newest first.
+    """Executions (and sub-flow children) from the streams index, newest update first.
 
-    One read of the index; no payload is read.
+    ``kinds`` keeps ``"execution"`` and/or ``"child"``; ``since``/``until`` keep
+    those created in that range; ``offset``/``limit`` page. No payload is read.
     """
-    infos = store.list_streams(flow_name=flow_name, status=status)
-    rows = [
-        ExecutionRow.from_info(info) for info in infos if info.kind in EXECUTION_KINDS
-    ]
-    return rows[:limit] if limit is not None else rows
+
+    def keep(info: StreamInfo) -> bool:
+        return (
+            info.kind in kinds
+            and (since is None or info.created_at >= since)
+            and (until is None or info.created_at <= until)
+        )
+
+    wanted = None if limit is None else offset + limit
+    unfiltered = flow_name is None and status is None and parent_id is None
+    if unfiltered and wanted is None:
+        # The whole index in one read (which also checks it adds up).
+        kept = [info for info in store.list_streams() if keep(info)]
+    elif unfiltered and wanted is not None:
+        # Only the updated_at index orders the unfiltered index cheaply: read
+        # growing windows of it, newest first, until the page is full.
+        window = max(wanted * 2, 256)
+        while True:
+            infos = store.list_streams(limit=window)
+            kept = [info for info in infos if keep(info)]
+            if len(kept) >= wanted or len(infos) < window:
+                break
+            window *= 4
+    else:
+        bound = wanted if since is None and until is None else None
+        kept = [
+            info
+            for kind in kinds
+            for info in store.list_streams(
+                kind=kind,
+                flow_name=flow_name,
+                status=status,
+                parent_id=parent_id,
+                limit=bound,
+            )
+            if keep(info)
+        ]
+        kept.sort(key=lambda i: (-i.updated_at, i.stream_id))
+    page = kept[offset:wanted]
+    return [ExecutionRow.from_info(info) for info in page]
 
 
 class ExecutionHistory:

@@ -19,6 +19,7 @@ __all__ = [
     "RETRY_KEYS",
     "PolicyProblem",
     "RetryPolicy",
+    "class_name",
     "retry_problem",
     "timeout_problem",
 ]
@@ -108,6 +109,19 @@ def _fields_problem(fields: dict[str, Any]) -> PolicyProblem | None:
     return None
 
 
+def class_name(klass: type[BaseException]) -> str:
+    """The dotted name ``retry_on=`` records for an exception class.
+
+    The library's errors are named under their public home ``orchestrator.errors``
+    (where they always were), not the family submodule that defines them, so a
+    recorded policy and its fingerprint stay the same.
+    """
+    module = klass.__module__
+    if module.startswith("orchestrator.errors."):
+        module = "orchestrator.errors"
+    return f"{module}.{klass.__qualname__}"
+
+
 def _is_number(value: Any) -> bool:
     # NaN and infinities would pass the range checks and break the JSON form.
     return (
@@ -143,7 +157,7 @@ class RetryPolicy:
         if problem is not None:
             raise FlowDefinitionError(problem.message("RetryPolicy"))
         names = tuple(
-            name if isinstance(name, str) else f"{name.__module__}.{name.__qualname__}"
+            name if isinstance(name, str) else class_name(name)
             for name in self.retry_on
         )
         object.__setattr__(self, "retry_on", names)
@@ -183,7 +197,7 @@ class RetryPolicy:
         for klass in type(error).__mro__:
             if klass.__name__ in self.retry_on:
                 return True
-            if f"{klass.__module__}.{klass.__qualname__}" in self.retry_on:
+            if class_name(klass) in self.retry_on:
                 return True
         return False
 

@@ -128,7 +128,7 @@ def _record_child_resolutions(parent: ExecutionEngine, child: ExecutionEngine) -
                 value=copy_json(local.get("resume_value")),
                 resume_request_id=local.get("resume_request_id"),
                 via="sub_flow",
-                resolved_by=str(local.get("resolved_by") or parent.owner),
+                resolved_by=str(local.get("resolved_by") or parent.lease.owner),
             )
         )
 

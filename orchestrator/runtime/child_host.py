@@ -75,7 +75,7 @@ class ChildHost:
     @property
     def lease_ttl(self) -> float:
         """The parent's lease duration."""
-        return float(self._parent.lease_ttl or 30.0)
+        return float(self._parent.lease.ttl or 30.0)
 
     def live_engines(self) -> list[ExecutionEngine]:
         """Only this child: its flow_data is its own."""

@@ -130,7 +130,7 @@ async def _continue(
             interrupt_id=interrupt_id,
             value=json_value,
             resume_request_id=resume_request_id,
-            resolved_by=engine.owner,
+            resolved_by=engine.lease.owner,
             emits=emits,
         )
         try:
@@ -184,7 +184,7 @@ async def continue_projected(
             value=value,
             resume_request_id=resume_request_id,
             via="sub_flow",
-            resolved_by=parent.owner,
+            resolved_by=parent.lease.owner,
         )
     )
     error = await drive_child(child, None)

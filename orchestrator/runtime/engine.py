@@ -25,16 +25,12 @@ from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
 from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.projector import run_id_for
 from orchestrator.runtime.host import FlowHost
-from orchestrator.runtime.journal import ExecutionJournal
+from orchestrator.runtime.journal import ExecutionJournal, stream_meta_for
+from orchestrator.runtime.lease_keeper import LeaseKeeper
 from orchestrator.runtime.records import error_record
 from orchestrator.runtime.tasks import TaskSet
 from orchestrator.runtime.waiters import Waiters
-from orchestrator.store.base import (
-    DEFAULT_MAX_EVENT_BYTES,
-    AppendRequest,
-    NewEvent,
-    StreamMeta,
-)
+from orchestrator.store.base import DEFAULT_MAX_EVENT_BYTES, AppendRequest, NewEvent
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -137,17 +133,13 @@ class ExecutionEngine(ExecutionJournal):
         self.view = view
         self.id = view.execution_id
         self.resources = resources
-        self.owner = owner
-        self.lease_ttl = lease_ttl
+        self.lease = LeaseKeeper(owner, lease_ttl, host.clock)
         self.hidden = hidden
         self._needs_resume = False
-        self._lease_timer: asyncio.TimerHandle | None = None
         # The auto-close-once-idle of a rebuilt execution, while it waits.
         self.drive_task: asyncio.Task[None] | None = None
         # The reconciliation of sub-flow frames after a rebuild, while it runs.
         self.reconciling: asyncio.Task[None] | None = None
-        # When this process last took or renewed the lease (None: not held).
-        self.lease_renewed_at: float | None = None
         self._replay_states: dict[int, dict[str, JsonValue]] = {}
         self._claim_lock: asyncio.Lock | None = None
         self.snapshot_every = 1000
@@ -179,11 +171,7 @@ class ExecutionEngine(ExecutionJournal):
         self.handle: ExecutionHandle | None = None
         self.last_position = 0
         self._extra: list[AppendRequest] = []
-        self.stream_meta = StreamMeta(
-            kind="child" if view.kind == "child" else "execution",
-            flow_name=host.name,
-            parent_id=_parent_stream(view),
-        )
+        self.stream_meta = stream_meta_for(view, host.name)
 
     # -- binding --------------------------------------------------------------------
 
@@ -320,7 +308,7 @@ class ExecutionEngine(ExecutionJournal):
         with contextlib.suppress(Exception):
             self.flush()
             self.store.flush_blocking()
-        durable = self._durable_events()
+        durable = self.durable_events()
         stopped = ExecutionStoppedError(
             self.id,
             op.name if op is not None else "?",
@@ -339,14 +327,6 @@ class ExecutionEngine(ExecutionJournal):
         if forget is not None:
             forget(self)
         self.stop_lease_timer()
-
-    def _durable_events(self) -> int:
-        """How many of this execution's events the store holds (0: no log at all)."""
-        try:
-            head = self.store.get_stream(self.id)
-        except Exception:  # noqa: BLE001 - unknown: report the usual advice
-            return self._buffer_base
-        return 0 if head is None else head.last_seq
 
     async def _execute(self, run_id: str) -> None:
         run = self.view.runs.get(run_id)
@@ -449,11 +429,3 @@ class ExecutionEngine(ExecutionJournal):
     def abort_waiters(self, error: BaseException) -> None:
         """Fail everyone awaiting a cascade or idleness (the execution was cancelled)."""
         self.waiters.fail_all(lambda: error)
-
-
-def _parent_stream(view: ExecutionView) -> str | None:
-    parent = view.parent
-    if not parent:
-        return None
-    value = parent.get("execution_id")
-    return value if isinstance(value, str) else None

@@ -38,7 +38,7 @@ def refuse_if_held_elsewhere(engine: ExecutionEngine, action: str) -> None:
         engine.refresh_from_log()
     if engine.view.lifecycle == "closed":
         return
-    owner = engine.owner or process_owner()
+    owner = engine.lease.owner or process_owner()
     if held_elsewhere(info, owner, engine.clock.now()):
         assert info.owner is not None  # held_elsewhere checked it
         raise ExecutionHeldElsewhereError(

@@ -323,6 +323,6 @@ def resolve_by_emit(engine: ExecutionEngine, event: str, value: Any) -> None:
                     interrupt_id=interrupt_id,
                     value=value,
                     via="emit",
-                    resolved_by=engine.owner,
+                    resolved_by=engine.lease.owner,
                 )
             )

@@ -37,11 +37,12 @@ if TYPE_CHECKING:
     from orchestrator.flow.definition import FlowDefinition
     from orchestrator.log_mapper import LogMapper
     from orchestrator.projection.execution import ExecutionView
+    from orchestrator.runtime.lease_keeper import LeaseKeeper
     from orchestrator.runtime.tasks import TaskSet
     from orchestrator.runtime.waiters import Waiters
     from orchestrator.store.base import EventStore
 
-__all__ = ["ExecutionJournal", "SnapshotSkippedWarning"]
+__all__ = ["ExecutionJournal", "SnapshotSkippedWarning", "stream_meta_for"]
 
 
 class SnapshotSkippedWarning(RuntimeWarning):
@@ -63,9 +64,7 @@ class ExecutionJournal(abc.ABC):
     store: EventStore
     clock: Clock
     definition: FlowDefinition
-    owner: str | None
-    lease_ttl: float | None
-    lease_renewed_at: float | None
+    lease: LeaseKeeper
     loop: asyncio.AbstractEventLoop | None
     stream_meta: StreamMeta
     snapshot_every: int
@@ -81,7 +80,6 @@ class ExecutionJournal(abc.ABC):
     _store_error: BaseException | None
     _extra: list[AppendRequest]
     _replay_states: dict[int, dict[str, JsonValue]]
-    _lease_timer: asyncio.TimerHandle | None
     _needs_resume: bool
     tasks: TaskSet
     waiters: Waiters
@@ -240,50 +238,18 @@ class ExecutionJournal(abc.ABC):
             events,
             expected_seq=self._buffer_base,
             meta=meta,
-            owner=self.owner,
-            lease_ttl=self._lease_for(bool(self.view.runs)),
+            owner=self.lease.owner,
+            lease_ttl=self.lease.ttl_for(bool(self.view.runs)),
         )
 
-    def _lease_for(self, busy: bool) -> float | None:
-        """The lease_ttl this append should carry (None: leave the lease alone).
-
-        The lease is held while work is pending and released when idle, so that
-        another process may continue the execution. It is renewed only once a
-        third of its time has passed: most appends leave the index's lease alone.
-        """
-        if self.owner is None or self.lease_ttl is None:
-            return None
-        now = self.clock.now()
-        if busy:
-            renewed = self.lease_renewed_at
-            if renewed is not None and now - renewed < self.lease_ttl / 3:
-                return None
-            self.lease_renewed_at = now
-            return self.lease_ttl
-        if self.lease_renewed_at is None:
-            return None
-        self.lease_renewed_at = None
-        return 0.0
-
     def keep_lease(self) -> None:
-        """Renew the lease while runs are pending, even if none of them writes.
-
-        A timer on the loop rather than a task: an execution that finishes within
-        a third of its lease never costs more than one cancelled timer.
-        """
-        if self.owner is None or self.lease_ttl is None:
-            return
-        if self._lease_timer is None:
-            self._lease_timer = self.bind().call_later(
-                self.lease_ttl / 3, self._lease_tick
-            )
+        """Renew the lease while runs are pending, even if none of them writes."""
+        self.lease.keep(self.bind, self._lease_tick)
 
     def _lease_tick(self) -> None:
-        self._lease_timer = None
         if not self.view.runs or self.view.lifecycle == "closed" or self._store_error:
             return
-        assert self.lease_ttl is not None
-        if self._lease_due(self.lease_ttl / 3):
+        if self.lease.due():
             future = self.store.submit([self._request([], self.stream_meta)])
             future.add_done_callback(self._on_written, context=_BARE_CONTEXT)
             self._last_future = future
@@ -291,13 +257,7 @@ class ExecutionJournal(abc.ABC):
 
     def stop_lease_timer(self) -> None:
         """The execution is idle or closed: no more renewals."""
-        if self._lease_timer is not None:
-            self._lease_timer.cancel()
-            self._lease_timer = None
-
-    def _lease_due(self, period: float) -> bool:
-        renewed = self.lease_renewed_at
-        return renewed is None or self.clock.now() - renewed >= period
+        self.lease.stop()
 
     async def record_confirmed(self, event: Event, *, busy: bool) -> None:
         """Append ``event`` and apply it only once the log accepted it.
@@ -314,18 +274,13 @@ class ExecutionJournal(abc.ABC):
         await self.durable()
         now = self.clock.now()
         new_event = self.mapper.new_event(event, now, self.id)
-        lease_ttl = None
-        if self.owner is not None and self.lease_ttl is not None:
-            # Always explicit here: the decision must take (or free) the lease.
-            lease_ttl = self.lease_ttl if busy else 0.0
-            self.lease_renewed_at = now if busy else None
         request = self.mapper.request(
             self.id,
             [new_event],
             expected_seq=self._buffer_base,
             meta=self.stream_meta,
-            owner=self.owner,
-            lease_ttl=lease_ttl,
+            owner=self.lease.owner,
+            lease_ttl=self.lease.take(busy, now),
         )
         (result,) = await self.store.submit([request])
         seq = self.view.last_seq + 1
@@ -431,6 +386,14 @@ class ExecutionJournal(abc.ABC):
             self.store.flush_blocking()
         self.raise_store_error()
 
+    def durable_events(self) -> int:
+        """How many of this execution's events the store holds (0: no log at all)."""
+        try:
+            head = self.store.get_stream(self.id)
+        except Exception:  # noqa: BLE001 - unknown: report the usual advice
+            return self._buffer_base
+        return 0 if head is None else head.last_seq
+
     def state_before(self, seq: int) -> dict[str, JsonValue]:
         """The execution state just before ``seq`` (for re-executed runs' reads)."""
         state = self._replay_states.get(seq)
@@ -439,6 +402,17 @@ class ExecutionJournal(abc.ABC):
             state = view.state
             self._replay_states[seq] = state
         return state
+
+
+def stream_meta_for(view: ExecutionView, flow_name: str) -> StreamMeta:
+    """What the index says of an execution's stream: kind, flow, parent."""
+    parent = view.parent
+    value = parent.get("execution_id") if parent else None
+    return StreamMeta(
+        kind="child" if view.kind == "child" else "execution",
+        flow_name=flow_name,
+        parent_id=value if isinstance(value, str) else None,
+    )
 
 
 def _restated(error: BaseException | None, message: str) -> StoreError:

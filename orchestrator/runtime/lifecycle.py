@@ -256,7 +256,7 @@ def resume_rebuilt(engine: ExecutionEngine) -> None:
     """Resume the pending runs of a rebuilt execution if nobody else runs them."""
     if not engine.view.runs:
         return
-    owner, ttl = engine.owner, engine.lease_ttl
+    owner, ttl = engine.lease.owner, engine.lease.ttl
     if owner is not None and ttl is not None:
         info = engine.store.get_stream(engine.id)
         if info is not None and info.owner not in (None, owner):
@@ -264,7 +264,7 @@ def resume_rebuilt(engine: ExecutionEngine) -> None:
                 engine.store, info, owner, ttl
             ):
                 return
-            engine.lease_renewed_at = engine.clock.now()
+            engine.lease.renewed_at = engine.clock.now()
     resume(engine)
 
 

@@ -178,7 +178,7 @@ def _resume(
         if claimed_at is not None:
             store.release(info.stream_id, owner)
         raise
-    engine.lease_renewed_at = claimed_at
+    engine.lease.renewed_at = claimed_at
     resume(engine)
     if view.runs:
         return _recovered(

@@ -178,8 +178,8 @@ def _open_child(
         host,
         view,
         RuntimeResources(child_flow.flow_resources, resources),
-        owner=parent.owner,
-        lease_ttl=parent.lease_ttl,
+        owner=parent.lease.owner,
+        lease_ttl=parent.lease.ttl,
         rebuilt=rebuilt,
     )
     engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)

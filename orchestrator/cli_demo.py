@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from orchestrator.read_model import format_time, read_history
+from orchestrator.read_model import diff_states, format_time, read_history, state_at
 from orchestrator.store.open import open_store
 from orchestrator.trigger_flow import TriggerFlow
 
@@ -201,9 +201,24 @@ def run(db: str, out: TextIO) -> int:
             f"  status {rebuilt.get_status()}; rebuilt state equal to live: "
             f"{_yes(same_state)}; whole view equal: {_yes(same_view)}"
         )
+        # Time travel: the exact view after any event, and what changed since.
+        last = rebuilt.view.last_seq
+        middle = max(1, last // 2)
+        then = state_at(stores[1], execution.id, middle)
+        diff = diff_states(then, state_at(stores[1], execution.id, last))
+        changes = [c.format() for c in diff.changes if c.layer == "state"]
+        say()
+        say(f"time travel: state after event {middle} of {last}: {sorted(then.state)}")
+        say(f"  what the rest of the run changed in state ({len(changes)} changes):")
+        for line in changes[:4]:
+            say(_cut(f"    {line}"))
+        if len(changes) > 4:
+            say(f"    ... and {len(changes) - 4} more")
         say()
         say(f"next: triggerlog list --db {db}")
         say(f"      triggerlog show {execution.id} --db {db}")
+        say(f"      triggerlog state {execution.id} --at {middle} --db {db}")
+        say(f"      triggerlog diff {execution.id} {middle} {last} --db {db}")
         say(f"      triggerlog export {execution.id} --db {db} -o history.json")
         say(f"      triggerlog console --db {db}")
         return 0 if same_state and same_view else 1

@@ -76,6 +76,11 @@ def test_demo_prints_history_final_state_and_rebuild(
     assert '  labels: {"doc-1":"invoice","doc-2":"letter","doc-3":"invoice"}' in lines
     assert "rebuilt state equal to live: yes; whole view equal: yes" in out
     assert "runtime resource 'classifier': 3 calls" in out
+    # time travel on its own execution: the state at an earlier event, and a diff
+    assert "time travel: state after event " in out
+    assert "what the rest of the run changed in state" in out
+    assert "    + state $.report: " in out or "... and " in out
+    assert f"triggerlog diff {execution_id} " in out
 
 
 def test_demo_logs_only_the_resource_key(demo_db: str) -> None:

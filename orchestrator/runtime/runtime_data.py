@@ -184,7 +184,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
             # Re-executing what an earlier attempt logged: read the state as it was
             # when that attempt performed this operation, so the unlogged tail of
             # the run is computed from what the original saw.
-            state = self._engine.state_before(self._ops.recorded_seq())
+            state = self._engine.journal.state_before(self._ops.recorded_seq())
         else:
             state = self._engine.view.state
         if key is None:

@@ -222,7 +222,7 @@ def _stop_leftovers(engines: list[Any]) -> list[str]:
 def _fence(engine: Any, error: StoreError | None) -> None:
     engine.flush()
     if error is not None:
-        engine._poison(error)
+        engine.journal.poison(error)
 
 
 @dataclass(frozen=True, slots=True)

@@ -405,7 +405,7 @@ class TriggerFlow(TriggerFlowProcess):
         )
         request = self._flow_data.definition_request(self._definition)
         if request is not None:
-            engine.add_extra(request)
+            engine.journal.add_extra(request)
         return handle_of(engine)
 
     def start(

@@ -10,7 +10,7 @@ outside the projector get copies.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from orchestrator.projection.paths import copy_json
 
@@ -22,8 +22,13 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionView",
     "LifecycleState",
+    "OpKind",
     "RecordedOp",
     "RunRecord",
+    "op_kind",
+    "op_result",
+    "op_seq",
+    "op_target",
 ]
 
 VIEW_FORMAT = 1
@@ -50,8 +55,46 @@ class LifecycleState:
     CLOSED = "closed"
 
 
-# [op index, kind, target, result, seq]: one operation a chunk run recorded.
+# [op index, kind, target, result, seq]: one operation a chunk run recorded. A JSON
+# list (as snapshots and exported views hold it); read it through the op_* accessors.
 RecordedOp = list[Any]
+
+# The kinds of operation a chunk run records (its deterministic key's kind).
+OpKind = Literal[
+    "emit",
+    "step",
+    "sleep",
+    "pause",
+    "sub_flow",
+    "state.set",
+    "state.append",
+    "state.delete",
+    "flow_data.set",
+    "flow_data.append",
+    "flow_data.delete",
+    "resource.set",
+    "resource.delete",
+]
+
+
+def op_kind(op: RecordedOp) -> OpKind:
+    """What the recorded operation was."""
+    return cast("OpKind", op[1])
+
+
+def op_target(op: RecordedOp) -> Any:
+    """What it named: an event, a step or state key, an interrupt or child id."""
+    return op[2]
+
+
+def op_result(op: RecordedOp) -> Any:
+    """What it produced (an emitted signal id, a step's result or error, a timer)."""
+    return op[3]
+
+
+def op_seq(op: RecordedOp) -> int:
+    """The log seq of the event that recorded it."""
+    return int(op[4])
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ folding everything, which is what makes snapshots and time travel safe.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from orchestrator.errors import CorruptEventError
 from orchestrator.events import chunk as ev_chunk
@@ -24,7 +24,10 @@ from orchestrator.projection.execution import (
     ExecutionStatus,
     ExecutionView,
     LifecycleState,
+    OpKind,
     RunRecord,
+    op_kind,
+    op_result,
 )
 from orchestrator.projection.flow_state import FlowStateView
 from orchestrator.projection.paths import append_path, copy_json, delete_path, set_path
@@ -95,7 +98,7 @@ def _record_op(
     view: ExecutionView,
     run_id: str | None,
     op: int | None,
-    kind: str,
+    kind: OpKind,
     target: Any,
     result: Any,
     seq: int,
@@ -189,8 +192,8 @@ def _timer_fired(
         return
     run.wake_at = None
     for op in run.ops:
-        if op[0] == e.op and op[1] == "sleep":
-            op[3] = {**op[3], "fired": True}
+        if op[0] == e.op and op_kind(op) == "sleep":
+            op[3] = {**op_result(op), "fired": True}
 
 
 def _chunk_retrying(
@@ -426,7 +429,8 @@ def _resource_deleted(
 def _flow_data_written(
     view: ExecutionView, e: ev_flow.FlowDataWritten, seq: int, at: float
 ) -> None:
-    _record_op(view, e.run_id, e.op, f"flow_data.{e.action}", e.key, None, seq)
+    kind = cast("OpKind", f"flow_data.{e.action}")  # as recorded: set, append, delete
+    _record_op(view, e.run_id, e.op, kind, e.key, None, seq)
 
 
 def _sealed(

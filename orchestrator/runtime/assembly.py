@@ -97,7 +97,8 @@ def open_engine(
         host, view, resources, DRIVER, owner=owner, lease_ttl=lease_ttl, hidden=hidden
     )
     if rebuilt:
-        engine.after_rebuild(allow_definition_change)
+        engine.after_rebuild()
+        lifecycle.adopt_definition(engine, allow_definition_change)
     host.register_engine(engine)
     TriggerFlowExecution(engine)
     return engine

@@ -134,7 +134,9 @@ async def _continue(
             emits=emits,
         )
         try:
-            await engine.record_confirmed(event, busy=any(s["targets"] for s in emits))
+            await engine.journal.record_confirmed(
+                event, busy=any(s["targets"] for s in emits)
+            )
         except ConcurrencyError:
             # Someone else appended first (another process resolving it?): read
             # the log again and decide on what it now says.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.events.values import to_json_value
 from orchestrator.flow.operators import INTERNAL_EVENT_PREFIXES
+from orchestrator.projection.execution import op_result
 from orchestrator.runtime.interrupts import resolve_by_emit, resumes_on
 from orchestrator.runtime.loop import run_sync
 from orchestrator.runtime.records import op_signal_id
@@ -96,7 +97,7 @@ class EmitMixin:
         index, recorded = self._ops.next("emit", event)
         if recorded is not None:
             # Emitted before a crash: its handlers are already owed in the log.
-            return None if detached else str(recorded[3])
+            return None if detached else str(op_result(recorded))
         engine = self._engine
         run_id = self._ops.run.run_id
         signal_id = op_signal_id(run_id, index)

@@ -1,7 +1,11 @@
 """ExecutionEngine: runs an execution's chunks; its journal writes the log.
 
-How events reach the log (record, pipelined flush, durability, leases) is the
-:class:`~orchestrator.runtime.journal.ExecutionJournal` base class.
+The engine is composed of objects that each read alone: ``journal`` (the
+:class:`~orchestrator.runtime.journal.StreamWriter`: record, pipelined flush,
+durability, snapshots), ``lease`` (the
+:class:`~orchestrator.runtime.lease_keeper.LeaseKeeper`), ``tasks`` and ``waiters``.
+``engine.record``, ``flush``, ``durable`` and ``raise_store_error`` are the
+journal's own bound methods (no extra call on the hot path).
 
 Runs are flat tasks: a signal spawns one task per target operator, and an awaited
 emit waits for its *cascade* (every run descended from it through continuations)
@@ -16,21 +20,17 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.errors import (
-    ExecutionCancelledError,
     ExecutionStoppedError,
-    LifecycleError,
     OrchestratorError,
 )
 from orchestrator.events.chunk import ChunkCompleted, ChunkFailed, SignalEmitted
-from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.projector import run_id_for
 from orchestrator.runtime.host import FlowHost
-from orchestrator.runtime.journal import ExecutionJournal, stream_meta_for
+from orchestrator.runtime.journal import StreamWriter, stream_meta_for
 from orchestrator.runtime.lease_keeper import LeaseKeeper
 from orchestrator.runtime.records import error_record
 from orchestrator.runtime.tasks import TaskSet
 from orchestrator.runtime.waiters import Waiters
-from orchestrator.store.base import DEFAULT_MAX_EVENT_BYTES, AppendRequest, NewEvent
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -114,7 +114,7 @@ class EngineDriver(Protocol):
         ...
 
 
-class ExecutionEngine(ExecutionJournal):
+class ExecutionEngine:
     """The live side of one execution: its view, its pending writes and its tasks."""
 
     def __init__(
@@ -133,17 +133,13 @@ class ExecutionEngine(ExecutionJournal):
         self.view = view
         self.id = view.execution_id
         self.resources = resources
-        self.lease = LeaseKeeper(owner, lease_ttl, host.clock)
         self.hidden = hidden
         self._needs_resume = False
         # The auto-close-once-idle of a rebuilt execution, while it waits.
         self.drive_task: asyncio.Task[None] | None = None
         # The reconciliation of sub-flow frames after a rebuild, while it runs.
         self.reconciling: asyncio.Task[None] | None = None
-        self._replay_states: dict[int, dict[str, JsonValue]] = {}
         self._claim_lock: asyncio.Lock | None = None
-        self.snapshot_every = 1000
-        self._snapshot_seq = view.last_seq
         self.store = host.store
         self.clock = host.clock
         self.definition = host.definition
@@ -151,27 +147,28 @@ class ExecutionEngine(ExecutionJournal):
         self.children: dict[str, ExecutionEngine] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
-        self.mapper = LogMapper(
-            int(getattr(self.store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
-        )
-        self._buffer: list[NewEvent] = []
-        self._buffer_base = view.last_seq
-        self._flush_handle: asyncio.Handle | None = None
-        self._flush_deferred = False
-        self._last_future: asyncio.Future[Any] | None = None
-        self._written_status: str | None = None
-        self._store_error: BaseException | None = None
         self.tasks = TaskSet()
         self.waiters = Waiters()
+        self.lease = LeaseKeeper(owner, lease_ttl, host.clock)
+        journal = self.journal = StreamWriter(
+            view,
+            host.store,
+            host.clock,
+            stream_meta_for(view, host.name),
+            self.lease,
+            self.tasks,
+            self._refused,
+        )
+        self.record = journal.record
+        self.flush = journal.flush
+        self.durable = journal.durable
+        self.raise_store_error = journal.raise_store_error
         self.first_error: BaseException | None = None
         # Set when a run raised KeyboardInterrupt/SystemExit (see _stop).
         self.stopped: ExecutionStoppedError | None = None
         self.error_observed = False
         self.close_snapshot: dict[str, JsonValue] | None = None
         self.handle: ExecutionHandle | None = None
-        self.last_position = 0
-        self._extra: list[AppendRequest] = []
-        self.stream_meta = stream_meta_for(view, host.name)
 
     # -- binding --------------------------------------------------------------------
 
@@ -180,6 +177,7 @@ class ExecutionEngine(ExecutionJournal):
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
             self.loop_thread = threading.get_ident()
+            self.journal.bind(self.loop)
             self.tasks.limit(self.view.concurrency)
             if self._needs_resume:
                 self._needs_resume = False
@@ -192,9 +190,22 @@ class ExecutionEngine(ExecutionJournal):
             self._claim_lock = asyncio.Lock()
         return self._claim_lock
 
+    def after_rebuild(self) -> None:
+        """Adopt a view folded from the log (its status is what the index holds)."""
+        self.journal.adopt()
+        self._needs_resume = bool(self.view.runs) and self.loop is None
+
+    def refresh_from_log(self) -> bool:
+        """Re-fold the view from the log when nothing of this process is in flight."""
+        view = self.journal.refresh_from_log()
+        if view is not None:
+            self.view = view
+        return view is not None
+
     def host_forget(self) -> None:
         """Tell the flow this execution is closed (drop it from the live set)."""
-        self.stop_lease_timer()
+        self.lease.stop()
+        self.journal.detach()
         forget = getattr(self.host, "forget_engine", None)
         if forget is not None:
             forget(self)
@@ -278,14 +289,14 @@ class ExecutionEngine(ExecutionJournal):
         if run_id in self.tasks or run_id not in self.view.runs:
             return
         self.tasks.start(self.bind(), run_id, self._execute(run_id), self._task_done)
-        self.keep_lease()
+        self.journal.keep_lease()
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         run_id = self.tasks.finished(task)
         error = None if task.cancelled() else task.exception()
         if isinstance(error, Exception):
             # An engine failure (not a chunk's): nothing else will report it.
-            self._poison(error)
+            self.journal.poison(error)
         elif error is not None:
             self._stop(error, run_id)
         self._check_idle()
@@ -308,25 +319,24 @@ class ExecutionEngine(ExecutionJournal):
         with contextlib.suppress(Exception):
             self.flush()
             self.store.flush_blocking()
-        durable = self.durable_events()
+        durable = self.journal.durable_events()
         stopped = ExecutionStoppedError(
             self.id,
             op.name if op is not None else "?",
             run_id,
             type(error).__name__,
-            durable_events=None if durable >= self._buffer_base else durable,
+            durable_events=None if durable >= self.journal.submitted else durable,
         )
         stopped.__cause__ = error
         self.stopped = stopped
-        if self._store_error is None:
-            self._store_error = stopped  # refuses every later write, with that message
+        self.journal.refuse(stopped)  # every later write, with that message
         self.cancel_tasks()
         self.abort_waiters(error)
         # The live set no longer holds it: get_execution/recover rebuild it.
         forget = getattr(self.host, "forget_engine", None)
         if forget is not None:
             forget(self)
-        self.stop_lease_timer()
+        self.lease.stop()
 
     async def _execute(self, run_id: str) -> None:
         run = self.view.runs.get(run_id)
@@ -343,16 +353,6 @@ class ExecutionEngine(ExecutionJournal):
         for signal in event.emits:
             self.spawn(signal)
         self._after_run(cascade)
-
-    def _closed_error(self) -> LifecycleError:
-        if self.view.status == "cancelled":
-            return ExecutionCancelledError(
-                f"execution {self.id!r} was cancelled ({self.view.close_reason}); this "
-                "write arrived after the cancellation and was refused"
-            )
-        return LifecycleError(
-            f"execution {self.id!r} is closed; nothing more is written to its log"
-        )
 
     def fail_run(self, run: RunRecord, error: BaseException) -> None:
         """Record a run's failure; it fails the execution unless skip_exceptions."""
@@ -381,7 +381,7 @@ class ExecutionEngine(ExecutionJournal):
 
     def _check_idle(self) -> None:
         if not self.view.runs and not self.tasks:
-            self.stop_lease_timer()  # idle: the next flush releases the lease
+            self.lease.stop()  # idle: the next flush releases the lease
             self.waiters.now_idle()
 
     async def wait_cascade(self, cascade: str) -> None:
@@ -415,7 +415,7 @@ class ExecutionEngine(ExecutionJournal):
             with contextlib.suppress(Exception):
                 await asyncio.shield(reconciling)
         while self.view.runs or self.tasks:
-            if self._store_error is not None:
+            if self.journal.refused:
                 self.raise_store_error()
             if self.view.runs and not self.tasks:
                 # Pending runs nobody is running: a rebuilt execution.
@@ -425,6 +425,21 @@ class ExecutionEngine(ExecutionJournal):
     def cancel_tasks(self) -> list[asyncio.Task[None]]:
         """Cancel every run task (close timeout, cancellation); return them."""
         return self.tasks.cancel_all()
+
+    def _refused(self, first: bool) -> None:
+        """The log refused a write of this execution (the journal's callback)."""
+        if first:
+            # Stop running its chunks, whose effects could no longer be recorded,
+            # and leave the flow's live set (as a stopped engine does), so that
+            # get_execution(id) rebuilds it from the log, as the error advises.
+            self.cancel_tasks()
+            forget = getattr(self.host, "forget_engine", None)
+            if forget is not None:
+                forget(self)
+            self.lease.stop()
+        # Idle waiters too: the refused runs stay pending, so idleness (what
+        # close() waits for) would otherwise never come.
+        self.waiters.fail_all(self.journal.store_failure)
 
     def abort_waiters(self, error: BaseException) -> None:
         """Fail everyone awaiting a cascade or idleness (the execution was cancelled)."""

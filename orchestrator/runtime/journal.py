@@ -1,17 +1,20 @@
-"""ExecutionJournal: how an execution writes its log.
+"""StreamWriter: how an execution writes its log.
 
-Every change goes through :meth:`ExecutionJournal.record`: the event is encoded
+The engine holds one (``engine.journal``). Every change goes through
+:meth:`StreamWriter.record`: the event is encoded
 (refusing non-JSON before anything happens), applied to the live view with the
 same fold that replay uses, and buffered. Buffered events are submitted to the
 store once per event-loop turn as one atomic append, so a chunk does not wait
 for its own events to be durable before the next one runs (pipelining). Every
 boundary a caller can observe awaits :meth:`durable` first. The lease that keeps
-other processes from running the execution rides on these appends.
+other processes from running the execution rides on these appends (the
+:class:`~orchestrator.runtime.lease_keeper.LeaseKeeper` says what each carries).
+The writer never references its engine: what the engine must do when the log
+refuses a write is one callback, dropped by :meth:`StreamWriter.detach`.
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
 import contextlib
 import contextvars
@@ -19,30 +22,37 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import (
+    ExecutionCancelledError,
     ExecutionStoppedError,
+    LifecycleError,
     OrchestratorError,
     PayloadError,
     PayloadTooLargeError,
     StoreError,
 )
-from orchestrator.events.execution import DefinitionChanged, SnapshotTaken
+from orchestrator.events.execution import SnapshotTaken
+from orchestrator.log_mapper import LogMapper
 from orchestrator.projection.projector import apply, fold
-from orchestrator.store.base import AppendRequest, NewEvent, StreamMeta
+from orchestrator.runtime.records import restated_store_error
+from orchestrator.store.base import (
+    DEFAULT_MAX_EVENT_BYTES,
+    AppendRequest,
+    NewEvent,
+    StreamMeta,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from orchestrator.clock import Clock
-    from orchestrator.errors import LifecycleError
     from orchestrator.events.base import Event
     from orchestrator.events.values import JsonValue
-    from orchestrator.flow.definition import FlowDefinition
-    from orchestrator.log_mapper import LogMapper
     from orchestrator.projection.execution import ExecutionView
     from orchestrator.runtime.lease_keeper import LeaseKeeper
     from orchestrator.runtime.tasks import TaskSet
-    from orchestrator.runtime.waiters import Waiters
     from orchestrator.store.base import EventStore
 
-__all__ = ["ExecutionJournal", "SnapshotSkippedWarning", "stream_meta_for"]
+__all__ = ["SnapshotSkippedWarning", "StreamWriter", "stream_meta_for"]
 
 
 class SnapshotSkippedWarning(RuntimeWarning):
@@ -56,45 +66,64 @@ class SnapshotSkippedWarning(RuntimeWarning):
 _BARE_CONTEXT = contextvars.Context()
 
 
-class ExecutionJournal(abc.ABC):
-    """The writing half of an execution engine (see the module docstring)."""
+class StreamWriter:
+    """One execution's stream: encode, apply, buffer, append (see the module docstring)."""
 
-    id: str
-    view: ExecutionView
-    store: EventStore
-    clock: Clock
-    definition: FlowDefinition
-    lease: LeaseKeeper
-    loop: asyncio.AbstractEventLoop | None
-    stream_meta: StreamMeta
-    snapshot_every: int
-    last_position: int
-    _snapshot_seq: int
-    mapper: LogMapper
-    _buffer: list[NewEvent]
-    _buffer_base: int
-    _flush_handle: asyncio.Handle | None
-    _flush_deferred: bool
-    _last_future: asyncio.Future[Any] | None
-    _written_status: str | None
-    _store_error: BaseException | None
-    _extra: list[AppendRequest]
-    _replay_states: dict[int, dict[str, JsonValue]]
-    _needs_resume: bool
-    tasks: TaskSet
-    waiters: Waiters
+    def __init__(
+        self,
+        view: ExecutionView,
+        store: EventStore,
+        clock: Clock,
+        meta: StreamMeta,
+        lease: LeaseKeeper,
+        tasks: TaskSet,
+        on_refused: Callable[[bool], None],
+    ) -> None:
+        self.id = view.execution_id
+        self.view = view
+        self.store = store
+        self.clock = clock
+        self.stream_meta = meta
+        self.lease = lease
+        # Read only: while runs of this process are alive, decisions pipeline.
+        self._tasks = tasks
+        # The engine's reaction to a refused append (first: the first refusal).
+        self._on_refused: Callable[[bool], None] | None = on_refused
+        self.mapper = LogMapper(
+            int(getattr(store, "max_event_bytes", DEFAULT_MAX_EVENT_BYTES))
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.snapshot_every = 1000
+        self._snapshot_seq = view.last_seq
+        self.last_position = 0
+        self._buffer: list[NewEvent] = []
+        self._buffer_base = view.last_seq
+        self._flush_handle: asyncio.Handle | None = None
+        self._flush_deferred = False
+        self._last_future: asyncio.Future[Any] | None = None
+        self._written_status: str | None = None
+        self._store_error: BaseException | None = None
+        self._extra: list[AppendRequest] = []
+        self._replay_states: dict[int, dict[str, JsonValue]] = {}
 
-    @abc.abstractmethod
-    def bind(self) -> asyncio.AbstractEventLoop:
-        """Bind to the running loop (the engine's)."""
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The engine bound to ``loop``: flushes are scheduled on it from now on."""
+        self.loop = loop
 
-    @abc.abstractmethod
-    def cancel_tasks(self) -> list[asyncio.Task[None]]:
-        """Cancel every run task (the engine's)."""
+    def detach(self) -> None:
+        """Forget the engine's callback (it closed): no cycle keeps either alive."""
+        self._on_refused = None
 
-    @abc.abstractmethod
     def _closed_error(self) -> LifecycleError:
-        """The error a write to a closed execution raises (the engine's)."""
+        """The error a write to a closed execution raises."""
+        if self.view.status == "cancelled":
+            return ExecutionCancelledError(
+                f"execution {self.id!r} was cancelled ({self.view.close_reason}); this "
+                "write arrived after the cancellation and was refused"
+            )
+        return LifecycleError(
+            f"execution {self.id!r} is closed; nothing more is written to its log"
+        )
 
     def record(self, event: Event, *, flush: bool = True) -> int:
         """Apply ``event`` to the live view and queue it for the log; return its seq."""
@@ -157,7 +186,7 @@ class ExecutionJournal(abc.ABC):
         try:
             future = self.store.submit(requests)
         except BaseException as error:
-            self._poison(error)
+            self.poison(error)
             raise
         future.add_done_callback(self._on_written, context=_BARE_CONTEXT)
         self._last_future = future
@@ -217,20 +246,9 @@ class ExecutionJournal(abc.ABC):
         self._snapshot_seq = self.view.last_seq
         return len(self._buffer) - 1
 
-    def after_rebuild(self, allow_definition_change: bool) -> None:
-        """Adopt a view folded from the log (its status is what the index holds)."""
+    def adopt(self) -> None:
+        """The view was folded from the log: its status is what the index holds."""
         self._written_status = self.view.status
-        self._needs_resume = bool(self.view.runs) and self.loop is None
-        current = self.definition.fingerprint
-        if (
-            allow_definition_change
-            and self.view.fingerprint != current
-            and self.view.lifecycle != "closed"
-        ):
-            self.record(
-                DefinitionChanged(previous=self.view.fingerprint, current=current),
-                flush=False,
-            )
 
     def _request(self, events: list[NewEvent], meta: StreamMeta) -> AppendRequest:
         return self.mapper.request(
@@ -244,7 +262,8 @@ class ExecutionJournal(abc.ABC):
 
     def keep_lease(self) -> None:
         """Renew the lease while runs are pending, even if none of them writes."""
-        self.lease.keep(self.bind, self._lease_tick)
+        if self.loop is not None:
+            self.lease.keep(self.loop, self._lease_tick)
 
     def _lease_tick(self) -> None:
         if not self.view.runs or self.view.lifecycle == "closed" or self._store_error:
@@ -255,10 +274,6 @@ class ExecutionJournal(abc.ABC):
             self._last_future = future
         self.keep_lease()
 
-    def stop_lease_timer(self) -> None:
-        """The execution is idle or closed: no more renewals."""
-        self.lease.stop()
-
     async def record_confirmed(self, event: Event, *, busy: bool) -> None:
         """Append ``event`` and apply it only once the log accepted it.
 
@@ -268,7 +283,7 @@ class ExecutionJournal(abc.ABC):
         While this process is itself running chunks of the execution, it holds
         the lease (others are fenced), so the ordinary pipelined path is used.
         """
-        if self.tasks:
+        if self._tasks:
             self.record(event)
             return
         await self.durable()
@@ -290,16 +305,16 @@ class ExecutionJournal(abc.ABC):
         if self.view.status != self._written_status:
             self.flush()
 
-    def refresh_from_log(self) -> bool:
+    def refresh_from_log(self) -> ExecutionView | None:
         """Re-fold the view from the log when nothing of this process is in flight."""
-        if self.tasks or self._buffer:
-            return False
+        if self._tasks or self._buffer:
+            return None
         view = fold(self.id, self.store.read_stream(self.id))
         self.view = view
         self._buffer_base = view.last_seq
         self._written_status = view.status
         self._replay_states.clear()
-        return True
+        return view
 
     def take_requests(self) -> list[AppendRequest]:
         """The buffered events as requests, for a caller that appends them itself.
@@ -326,7 +341,7 @@ class ExecutionJournal(abc.ABC):
         if not future.cancelled():
             error = future.exception()
             if error is not None:
-                self._poison(error)
+                self.poison(error)
                 return
             for result in future.result():
                 if result.stream_id == self.id:
@@ -334,29 +349,37 @@ class ExecutionJournal(abc.ABC):
         if self._flush_deferred and future is self._last_future:
             self.flush()
 
-    def _poison(self, error: BaseException) -> None:
+    def poison(self, error: BaseException) -> None:
+        """The log refused a write: refuse every later one, and tell the engine."""
+        first = self._store_error is None
+        if first:
+            self._store_error = error
+        if self._on_refused is not None:
+            self._on_refused(first)
+
+    def refuse(self, error: BaseException) -> None:
+        """Refuse every later write with ``error`` (unless one already refused)."""
         if self._store_error is None:
             self._store_error = error
-            # The log refuses this execution's writes (fenced, disk full...): stop
-            # running its chunks, whose effects could no longer be recorded.
-            self.cancel_tasks()
-            # And leave the flow's live set (as a stopped engine does), so that
-            # get_execution(id) rebuilds it from the log, as the error advises.
-            forget = getattr(getattr(self, "host", None), "forget_engine", None)
-            if forget is not None:
-                forget(self)
-            self.stop_lease_timer()
-        # Idle waiters too: the refused runs stay pending, so idleness (what
-        # close() waits for) would otherwise never come.
-        self.waiters.fail_all(self._store_failure)
 
-    def _store_failure(self) -> OrchestratorError:
+    @property
+    def refused(self) -> bool:
+        """True once a write was refused (or the execution stopped)."""
+        return self._store_error is not None
+
+    @property
+    def submitted(self) -> int:
+        """How many events of this stream were submitted to the store."""
+        return self._buffer_base
+
+    def store_failure(self) -> OrchestratorError:
+        """The error every later call raises once the log refused a write."""
         error = self._store_error
         if isinstance(error, ExecutionStoppedError):
             return error  # not the store: a chunk stopped the program
         if isinstance(error, StoreError) and "execution" in str(error):
             return error
-        return _restated(
+        return restated_store_error(
             error,
             f"execution {self.id!r}: the log refused a write ({error}); the live "
             "execution no longer matches its log and stops here. Rebuild it from "
@@ -366,7 +389,7 @@ class ExecutionJournal(abc.ABC):
     def raise_store_error(self) -> None:
         """Raise if an earlier append of this execution failed."""
         if self._store_error is not None:
-            raise self._store_failure()
+            raise self.store_failure()
 
     async def durable(self) -> None:
         """Wait until every event recorded so far is durable in the store."""
@@ -413,18 +436,3 @@ def stream_meta_for(view: ExecutionView, flow_name: str) -> StreamMeta:
         flow_name=flow_name,
         parent_id=value if isinstance(value, str) else None,
     )
-
-
-def _restated(error: BaseException | None, message: str) -> StoreError:
-    """``message`` as an error of the same class as ``error`` (caused by it).
-
-    ``except StorageFullError`` (or StorageIOError, StoreBusyError...) must catch
-    a failure however far it travelled; anything not a StoreError becomes one.
-    """
-    kind = type(error) if isinstance(error, StoreError) else StoreError
-    wrapped = kind.__new__(kind)
-    if error is not None and kind is not StoreError:
-        wrapped.__dict__.update(error.__dict__)  # stream_id, expected, ...
-    StoreError.__init__(wrapped, message)
-    wrapped.__cause__ = error
-    return wrapped

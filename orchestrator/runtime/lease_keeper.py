@@ -63,9 +63,7 @@ class LeaseKeeper:
         renewed = self.renewed_at
         return renewed is None or self._clock.now() - renewed >= self.ttl / 3
 
-    def keep(
-        self, loop: Callable[[], asyncio.AbstractEventLoop], tick: Callable[[], None]
-    ) -> None:
+    def keep(self, loop: asyncio.AbstractEventLoop, tick: Callable[[], None]) -> None:
         """Call ``tick`` a third of a lease from now, unless a timer already waits.
 
         A timer on the loop rather than a task: an execution that finishes within
@@ -73,7 +71,7 @@ class LeaseKeeper:
         """
         if self.owner is None or self.ttl is None or self._timer is not None:
             return
-        self._timer = loop().call_later(self.ttl / 3, self._fired, tick)
+        self._timer = loop.call_later(self.ttl / 3, self._fired, tick)
 
     def _fired(self, tick: Callable[[], None]) -> None:
         self._timer = None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import ExecutionCancelledError, LifecycleError
 from orchestrator.events.execution import (
+    DefinitionChanged,
     ExecutionCancelled,
     ExecutionClosed,
     ExecutionSealed,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LifecycleWarning",
+    "adopt_definition",
     "cancel",
     "close",
     "drive",
@@ -250,6 +252,20 @@ async def settle_interrupts_for_close(
     for interrupt_id in sorted(pending_interrupts(engine.view)):
         engine.record(InterruptCancelled(interrupt_id=interrupt_id, reason="closed"))
     return ExecutionStatus.CANCELLED
+
+
+def adopt_definition(engine: ExecutionEngine, allow_definition_change: bool) -> None:
+    """A rebuilt execution runs on this definition: record the change if allowed."""
+    current = engine.definition.fingerprint
+    if (
+        allow_definition_change
+        and engine.view.fingerprint != current
+        and engine.view.lifecycle != "closed"
+    ):
+        engine.record(
+            DefinitionChanged(previous=engine.view.fingerprint, current=current),
+            flush=False,
+        )
 
 
 def resume_rebuilt(engine: ExecutionEngine) -> None:

@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.errors import NondeterminismError
+from orchestrator.projection.execution import op_kind, op_seq, op_target
 from orchestrator.runtime.loop import call_in_loop
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.operators import Operator
-    from orchestrator.projection.execution import RecordedOp, RunRecord
+    from orchestrator.projection.execution import OpKind, RecordedOp, RunRecord
     from orchestrator.runtime.engine import ExecutionEngine
 
 __all__ = ["RunOperations"]
@@ -70,23 +71,25 @@ class RunOperations:
 
     def recorded_seq(self) -> int:
         """The log seq of the recorded operation at the current index."""
-        return int(self._recorded[self._index][4])
+        return op_seq(self._recorded[self._index])
 
     def peek(self) -> int:
         """The index the next operation will get."""
         return self._index
 
-    def next(self, kind: str, target: Any) -> tuple[int, RecordedOp | None]:
+    def next(self, kind: OpKind, target: Any) -> tuple[int, RecordedOp | None]:
         """Claim the next operation index; return it and its recorded form, if any."""
         index = self._index
         self._index += 1
         recorded = self._recorded.get(index)
-        if recorded is not None and (recorded[1] != kind or recorded[2] != target):
+        if recorded is not None and (
+            op_kind(recorded) != kind or op_target(recorded) != target
+        ):
             raise NondeterminismError(
                 self.engine.id,
                 self.op.name,
                 index,
-                {"kind": recorded[1], "target": recorded[2]},
+                {"kind": op_kind(recorded), "target": op_target(recorded)},
                 {"kind": kind, "target": target},
                 seq=recorded[4],
             )

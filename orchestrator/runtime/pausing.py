@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import PauseNotReturnedError
 from orchestrator.events.chunk import ChunkCompleted
 from orchestrator.events.interrupt import InterruptCancelled
+from orchestrator.projection.execution import op_kind, op_target
 from orchestrator.projection.paths import copy_json
 from orchestrator.runtime.interrupts import (
     TriggerFlowPauseSignal,
@@ -224,15 +225,18 @@ class PauseMixin:
         engine = self._engine
         run = self._ops.run
         for op in run.ops:
-            if op[1] != "pause":
+            if op_kind(op) != "pause":
                 continue
-            record = engine.view.interrupts.get(op[2])
+            interrupt_id = op_target(op)
+            record = engine.view.interrupts.get(interrupt_id)
             if (
                 record is not None
                 and record.get("status") == "waiting"
                 and record.get("run_id") == run.run_id
             ):
-                engine.record(InterruptCancelled(interrupt_id=op[2], reason=reason))
+                engine.record(
+                    InterruptCancelled(interrupt_id=interrupt_id, reason=reason)
+                )
 
     @property
     def is_resume(self) -> bool:

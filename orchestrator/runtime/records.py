@@ -8,12 +8,14 @@ from __future__ import annotations
 import traceback
 from typing import TYPE_CHECKING, Literal
 
+from orchestrator.errors import StoreError
 from orchestrator.ids import derive_id
 
 if TYPE_CHECKING:
     from orchestrator.events.records import ErrorRecord, LayerMark, SignalRecord
 
 __all__ = [
+    "restated_store_error",
     "WriteAction",
     "error_record",
     "join_scope",
@@ -91,3 +93,18 @@ def error_record(error: BaseException) -> ErrorRecord:
 def op_signal_id(run_id: str, op: int | str) -> str:
     """The id of the signal that operation ``op`` of a run emits."""
     return derive_id("s", run_id, op)
+
+
+def restated_store_error(error: BaseException | None, message: str) -> StoreError:
+    """``message`` as an error of the same class as ``error`` (caused by it).
+
+    ``except StorageFullError`` (or StorageIOError, StoreBusyError...) must catch
+    a failure however far it travelled; anything not a StoreError becomes one.
+    """
+    kind = type(error) if isinstance(error, StoreError) else StoreError
+    wrapped = kind.__new__(kind)
+    if error is not None and kind is not StoreError:
+        wrapped.__dict__.update(error.__dict__)  # stream_id, expected, ...
+    StoreError.__init__(wrapped, message)
+    wrapped.__cause__ = error
+    return wrapped

@@ -34,11 +34,23 @@ if TYPE_CHECKING:
 
     from orchestrator.events.records import SignalRecord
     from orchestrator.flow.operators import Operator
-    from orchestrator.projection.execution import RunRecord
+    from orchestrator.projection.execution import OpKind, RunRecord
     from orchestrator.runtime.engine import ExecutionEngine
     from orchestrator.runtime.records import WriteAction
 
 __all__ = ["TriggerFlowEventData", "TriggerFlowRuntimeData"]
+
+# The operation kind each write records (one spelling of the action, typed).
+_STATE_OPS: dict[WriteAction, OpKind] = {
+    "set": "state.set",
+    "append": "state.append",
+    "delete": "state.delete",
+}
+_FLOW_DATA_OPS: dict[WriteAction, OpKind] = {
+    "set": "flow_data.set",
+    "append": "flow_data.append",
+    "delete": "flow_data.delete",
+}
 
 _DEPRECATED = (
     "is deprecated; use the state API (get_state/set_state/append_state/del_state)"
@@ -184,7 +196,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
             # Re-executing what an earlier attempt logged: read the state as it was
             # when that attempt performed this operation, so the unlogged tail of
             # the run is computed from what the original saw.
-            state = self._engine.state_before(self._ops.recorded_seq())
+            state = self._engine.journal.state_before(self._ops.recorded_seq())
         else:
             state = self._engine.view.state
         if key is None:
@@ -222,7 +234,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         self, action: WriteAction, key: str, value: Any, emit: bool
     ) -> str | None:
         key = _check_key(key)
-        kind = f"state.{action}"  # the recorded operation kind
+        kind = _STATE_OPS[action]  # the recorded operation kind
         json_value = (
             None
             if action == "delete"
@@ -374,7 +386,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
                 depth=write_depth(key, action == "append"),
             )
         )
-        index, recorded = self._ops.next(f"flow_data.{action}", key)
+        index, recorded = self._ops.next(_FLOW_DATA_OPS[action], key)
         if recorded is not None:
             return None
         return service.write_from_run(
@@ -407,7 +419,7 @@ class TriggerFlowRuntimeData(EmitMixin, StepMixin, PauseMixin):
         """Remove an execution-scoped resource."""
         self._ops.call(self._resource_op, "resource.delete", key, None)
 
-    def _resource_op(self, kind: str, key: str, value: Any) -> None:
+    def _resource_op(self, kind: OpKind, key: str, value: Any) -> None:
         index, recorded = self._ops.next(kind, key)
         resources = self._engine.resources
         # The live object is not in the log: apply it even when the op is recorded.

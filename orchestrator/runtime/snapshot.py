@@ -85,7 +85,7 @@ def save_execution(
             "store": engine.store.url,
             "stream_id": view.execution_id,
             "seq": view.last_seq,
-            "position": engine.last_position,
+            "position": engine.journal.last_position,
         },
         "view": view.to_json(),
     }
@@ -98,7 +98,7 @@ def _wait_durable(engine: ExecutionEngine) -> None:
     if engine.loop_thread is not None and engine.loop_thread != _thread_id():
         run_sync(engine.durable(), loop)
     else:
-        engine.durable_blocking()
+        engine.journal.durable_blocking()
 
 
 def _thread_id() -> int:
@@ -144,7 +144,7 @@ def load_execution(
         _check_resources(
             execution_id, record.view, RuntimeResources(host.flow_resources, injected)
         )
-    fresh.discard_unwritten()
+    fresh.journal.discard_unwritten()
     host_forget = getattr(host, "forget_engine", None)
     if host_forget is not None:
         host_forget(fresh)

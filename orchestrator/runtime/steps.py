@@ -24,6 +24,7 @@ import anyio
 from orchestrator.errors import LifecycleError
 from orchestrator.events.step import StepCompleted, StepFailed, TimerFired, TimerStarted
 from orchestrator.events.values import to_json_value
+from orchestrator.projection.execution import op_result
 from orchestrator.projection.paths import copy_json
 from orchestrator.runtime.records import error_record
 
@@ -72,8 +73,8 @@ class StepMixin:
         if not isinstance(name, str) or not name:
             raise TypeError(f"step(): name must be a non-empty str, got {name!r}")
         index, recorded = self._ops.next("step", name)
-        if recorded is not None and "result" in recorded[3]:
-            return copy_json(recorded[3]["result"])
+        if recorded is not None and "result" in op_result(recorded):
+            return copy_json(op_result(recorded)["result"])
         engine = self._engine
         run_id = self._ops.run.run_id
         self._step_key = self._key(index)
@@ -125,9 +126,9 @@ class StepMixin:
         engine = self._engine
         run_id = self._ops.run.run_id
         if recorded is not None:
-            if recorded[3].get("fired"):
+            if op_result(recorded).get("fired"):
                 return
-            wake_at = float(recorded[3]["wake_at"])
+            wake_at = float(op_result(recorded)["wake_at"])
         else:
             engine.record(TimerStarted(run_id=run_id, op=index, wake_at=wake_at))
             await engine.durable()

@@ -144,7 +144,7 @@ def _new_child(
         host.flow_data.write_request(key, value, child_id)
         for key, value in (captured["flow_data"] or {}).items()
     ]
-    return engine, [*engine.take_requests(), *extra]
+    return engine, [*engine.journal.take_requests(), *extra]
 
 
 def attach_child(parent: ExecutionEngine, child_id: str) -> ExecutionEngine:
@@ -182,7 +182,7 @@ def _open_child(
         lease_ttl=parent.lease.ttl,
         rebuilt=rebuilt,
     )
-    engine.stream_meta = StreamMeta("child", child_flow.name, parent.id)
+    engine.journal.stream_meta = StreamMeta("child", child_flow.name, parent.id)
     parent.children[view.execution_id] = engine
     return engine
 
@@ -347,7 +347,7 @@ async def finish_frame(
         origin=signal.get("origin"),
     )
     for request in requests:
-        parent.add_extra(request)  # written atomically with SubFlowCompleted
+        parent.journal.add_extra(request)  # written atomically with SubFlowCompleted
     parent.record(
         SubFlowCompleted(
             child_id=child.id,

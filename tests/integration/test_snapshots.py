@@ -24,7 +24,7 @@ async def test_rebuild_starts_at_the_latest_snapshot(tmp_path: Path) -> None:
     db = str(tmp_path / "s.db")
     flow = build(db)
     execution = flow.create_execution(auto_close=False)
-    execution._engine.snapshot_every = 60
+    execution._engine.journal.snapshot_every = 60
     await execution.async_start(None)
     for _ in range(6):
         await execution.async_emit("go")

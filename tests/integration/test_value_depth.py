@@ -201,7 +201,7 @@ async def test_a_snapshot_that_cannot_be_encoded_never_blocks_the_log(
 
     flow.to(deep).to(many)
     execution = flow.create_execution(auto_close=False)
-    execution._engine.snapshot_every = 10
+    execution._engine.journal.snapshot_every = 10
 
     async def run() -> Any:
         await execution.async_start(None)

@@ -29,7 +29,7 @@ def _store() -> tuple[InMemoryEventStore, str]:
 
     flow.to(many).to(child).to(("last", lambda data: data.set_state("end", True)))
     execution = flow.create_execution(execution_id="root")
-    execution._engine.snapshot_every = 7
+    execution._engine.journal.snapshot_every = 7
     execution.start("in")
     return store, "root"
 

@@ -130,7 +130,7 @@ def _run(program: Any) -> None:
 
     def frequent_snapshots(*args: Any, **kwargs: Any) -> Any:
         execution = create(*args, **kwargs)
-        execution._engine.snapshot_every = 4
+        execution._engine.journal.snapshot_every = 4
         return execution
 
     flow.create_execution = frequent_snapshots  # type: ignore[method-assign]

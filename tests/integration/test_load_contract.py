@@ -22,6 +22,7 @@ from orchestrator import (
     SnapshotContractError,
     TriggerFlow,
 )
+from tests.tampering import json_paths, tamper
 
 
 async def intake(data: Any) -> Any:
@@ -191,17 +192,6 @@ def test_a_valid_save_still_loads_into_another_store(
 # -- any malformed document: SnapshotContractError and nothing written ---------------
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found.extend(_paths(value, (*prefix, key)))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_paths(value, (*prefix, index)))
-    return found
-
-
 _JUNK = st.one_of(
     st.none(),
     st.booleans(),
@@ -225,15 +215,7 @@ def test_any_tampering_is_refused_with_nothing_written_or_loads_cleanly(
     execution.start("refund")
     document = execution.save()
     source.store.close()
-    path = data.draw(st.sampled_from(_paths(document)))
-    *parents, last = path
-    node: Any = document
-    for key in parents:
-        node = node[key]
-    if isinstance(node, dict) and data.draw(st.booleans()):
-        del node[last]
-    else:
-        node[last] = data.draw(_JUNK)
+    tamper(data, document, data.draw(st.sampled_from(json_paths(document))), _JUNK)
     target = build("alpha", str(base / "target.db"))
     try:
         try:

@@ -33,6 +33,7 @@ from orchestrator.runtime.rebuild import read_view
 from orchestrator.store.base import EventStore
 from orchestrator.testing import export_history, import_history
 from tests.replay.make_histories import HISTORIES
+from tests.tampering import json_paths, tamper
 
 
 def _history(name: str = "nested") -> dict[str, Any]:
@@ -204,17 +205,6 @@ def test_prepare_checks_the_tree_without_a_store() -> None:
 # -- any malformed document: a typed error and nothing written ----------------------
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found.extend(_paths(value, (*prefix, key)))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_paths(value, (*prefix, index)))
-    return found
-
-
 _JUNK = st.one_of(
     st.none(),
     st.booleans(),
@@ -229,7 +219,7 @@ _JUNK = st.one_of(
     st.just(2**80),
 )
 _BASE = _history("nested")
-_BASE_PATHS = _paths(_BASE)
+_BASE_PATHS = json_paths(_BASE)
 _TYPED = (
     HistoryFormatError,
     UnknownEventTypeError,
@@ -245,16 +235,8 @@ def test_any_tampering_is_typed_and_writes_nothing_or_imports_a_foldable_tree(
 ) -> None:
     history = copy.deepcopy(_BASE)
     for _ in range(data.draw(st.integers(1, 2))):
-        path = data.draw(st.sampled_from(_BASE_PATHS))
-        *parents, last = path
-        node: Any = history
         try:
-            for key in parents:
-                node = node[key]
-            if isinstance(node, dict) and data.draw(st.booleans()):
-                node.pop(last, None)
-            else:
-                node[last] = data.draw(_JUNK)
+            tamper(data, history, data.draw(st.sampled_from(_BASE_PATHS)), _JUNK)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier change removed this path
     opened = SQLiteEventStore(str(tmp_path_factory.mktemp("h") / "h.db"))

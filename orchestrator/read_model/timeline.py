@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from orchestrator.errors import ExecutionNotFoundError
+from orchestrator.errors import ExecutionNotFoundError, OrchestratorError
 from orchestrator.events import chunk as ev_chunk
+from orchestrator.events.base import EVENT_TYPES
 from orchestrator.events.codec import decode, encode
 from orchestrator.projection.projector import run_id_for
 from orchestrator.projection.summary import EXECUTION_KINDS
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from orchestrator.events.records import SignalRecord
     from orchestrator.store.base import EventStore, StoredEvent
 
-__all__ = ["HistoryEvent", "read_events"]
+__all__ = ["EventTypeFilterError", "HistoryEvent", "read_events"]
 
 _PAGE = 1000
 
@@ -180,8 +181,11 @@ def read_events(
     (``chunk``); ``limit`` cuts the page (page on with ``from_seq`` = last seq +
     1). With ``children``, the events of its sub-flow children (and theirs) that
     were logged within the same range of the log are merged in, in log order.
-    ``ExecutionNotFoundError`` for an unknown id.
+    ``ExecutionNotFoundError`` for an unknown id; :class:`EventTypeFilterError`
+    for a type that names no event type or family (a typo would otherwise give
+    an empty page).
     """
+    _check_types(types)
     own = _stream_events(
         store, execution_id, from_seq, to_seq, None if children else limit, types
     )
@@ -201,3 +205,18 @@ def read_events(
         )
     merged.sort(key=lambda e: e.position)
     return merged[:limit] if limit is not None else merged
+
+
+def _check_types(types: Sequence[str] | None) -> None:
+    known = set(EVENT_TYPES)
+    families = {name.split(".", 1)[0] for name in known}
+    unknown = [t for t in types or () if t not in known and t not in families]
+    if unknown:
+        raise EventTypeFilterError(
+            f"unknown event type {', '.join(map(repr, unknown))}; give a type such as "
+            f"'chunk.completed' or a family: {', '.join(sorted(families))}"
+        )
+
+
+class EventTypeFilterError(OrchestratorError, ValueError):
+    """``types=`` names no event type (``chunk.completed``) and no family (``chunk``)."""

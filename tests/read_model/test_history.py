@@ -13,6 +13,7 @@ from orchestrator import (
     TriggerFlow,
 )
 from orchestrator.read_model import SeqOutOfRangeError, read_events, state_at
+from orchestrator.read_model.timeline import EventTypeFilterError
 
 
 def _store() -> tuple[InMemoryEventStore, str]:
@@ -95,3 +96,11 @@ def test_unknown_ids_and_seqs_are_errors() -> None:
     with pytest.raises(SeqOutOfRangeError):
         state_at(store, root, 0)
     assert read_events(store, root, from_seq=last.last_seq + 1) == []
+
+
+def test_a_type_filter_that_names_nothing_is_an_error_not_an_empty_page() -> None:
+    store, execution_id = _store()
+    with pytest.raises(EventTypeFilterError, match=r"'chunk\.complete'"):
+        read_events(store, execution_id, types=["chunk.complete"])
+    assert read_events(store, execution_id, types=["chunk"])
+    assert read_events(store, execution_id, types=["chunk.completed"])

@@ -38,18 +38,26 @@ _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 CHILD_ID_PATTERN = re.compile(r"c[0-9a-f]{16}")
 
 
+def _name_problem(value: object, what: str, limit: int) -> str | None:
+    """The checks execution ids and flow names share (type, emptiness, length)."""
+    if not isinstance(value, str):
+        return f"{what} must be a string, not {type(value).__name__}"
+    if not value:
+        return f"{what} cannot be empty"
+    if len(value) > limit:
+        return f"it is {len(value)} characters long (at most {limit})"
+    return None
+
+
 def execution_id_problem(value: object) -> str | None:
     """Why ``value`` cannot be the id of a (root) execution, or None if it can.
 
     The one rule every entry point applies (create_execution, load(), history
     import): each wraps the reason in its own typed error.
     """
-    if not isinstance(value, str):
-        return f"an execution id must be a string, not {type(value).__name__}"
-    if not value:
-        return "an execution id cannot be empty"
-    if len(value) > EXECUTION_ID_MAX_LENGTH:
-        return f"it is {len(value)} characters long (at most {EXECUTION_ID_MAX_LENGTH})"
+    problem = _name_problem(value, "an execution id", EXECUTION_ID_MAX_LENGTH)
+    if problem is not None or not isinstance(value, str):
+        return problem
     if _EXECUTION_ID.fullmatch(value) is None:
         if value.startswith("flow:"):
             return "'flow:' names the flow-data streams of the store"
@@ -70,12 +78,9 @@ def flow_name_problem(value: object) -> str | None:
     so a name with ':' or '/' could write into another flow's (or child's) stream.
     Only defining a flow checks this; reading a store never does.
     """
-    if not isinstance(value, str):
-        return f"a flow name must be a string, not {type(value).__name__}"
-    if not value:
-        return "a flow name cannot be empty"
-    if len(value) > FLOW_NAME_MAX_LENGTH:
-        return f"it is {len(value)} characters long (at most {FLOW_NAME_MAX_LENGTH})"
+    problem = _name_problem(value, "a flow name", FLOW_NAME_MAX_LENGTH)
+    if problem is not None or not isinstance(value, str):
+        return problem
     if _EXECUTION_ID.fullmatch(value) is None:
         return (
             "a flow name is 1-128 characters of [A-Za-z0-9._-] starting with a "
